@@ -1,0 +1,130 @@
+/* dl_lines.c: chunked line reader (see dl_lines.h). */
+#include "dl_lines.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int dl_lines_open(dl_lines *r, const char *path, dl_err *e) {
+  memset(r, 0, sizeof *r);
+  r->fd = -1;
+  snprintf(r->path, sizeof r->path, "%s", path);
+  if (strcmp(path, "-") == 0) {
+    r->fd = 0;
+  } else {
+    r->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (r->fd < 0)
+      return dl_errf(e, DL_ENOINPUT, "%s: cannot open: %s", path,
+                     strerror(errno));
+  }
+  r->cap = DL_LINES_CHUNK + DL_LINES_MAXLINE;
+  r->buf = malloc(r->cap);
+  if (!r->buf) {
+    if (r->fd > 0) close(r->fd);
+    r->fd = -1;
+    return dl_errf(e, DL_ENOMEM, "%s: out of memory", path);
+  }
+  r->first = 1;
+  return DL_OK;
+}
+
+/* Moves the unread tail to the front and reads more; 0 when nothing new. */
+static int refill(dl_lines *r, dl_err *e) {
+  if (r->eof) return 0;
+  if (r->pos > 0) {
+    memmove(r->buf, r->buf + r->pos, r->end - r->pos);
+    r->end -= r->pos;
+    r->pos = 0;
+  }
+  size_t room = r->cap - r->end;
+  if (room == 0) return 0;
+  ssize_t k;
+  do {
+    k = read(r->fd, r->buf + r->end, room < DL_LINES_CHUNK ? room : DL_LINES_CHUNK);
+  } while (k < 0 && errno == EINTR);
+  if (k < 0)
+    return dl_errf(e, DL_EIO, "%s: read error after line %llu: %s", r->path,
+                   (unsigned long long)r->lineno, strerror(errno));
+  if (k == 0) {
+    r->eof = 1;
+    return 0;
+  }
+  r->end += (size_t)k;
+  if (r->first && r->end >= 3) {
+    r->first = 0;
+    if (memcmp(r->buf, "\xEF\xBB\xBF", 3) == 0) r->pos = 3, r->bytes += 3;
+  }
+  return 1;
+}
+
+int dl_lines_next(dl_lines *r, const char **line, size_t *len, int *too_long,
+                  dl_err *e) {
+  *too_long = 0;
+  for (;;) {
+    char *s = r->buf + r->pos;
+    size_t avail = r->end - r->pos;
+    char *nl = avail ? memchr(s, '\n', avail) : NULL;
+    if (nl) {
+      size_t n = (size_t)(nl - s);
+      r->pos += n + 1;
+      r->bytes += n + 1;
+      if (n && s[n - 1] == '\r') n--;
+      r->lineno++;
+      *line = s;
+      *len = n;
+      return 1;
+    }
+    if (avail >= DL_LINES_MAXLINE) {
+      /* over-long line: hand out its start, then skip to its end */
+      *too_long = 1;
+      r->lineno++;
+      *line = s;
+      *len = DL_LINES_MAXLINE;
+      r->pos = r->end;
+      r->bytes += avail;
+      for (;;) {
+        int k = refill(r, e);
+        if (k < 0) return k;
+        if (k == 0) break;
+        char *p = memchr(r->buf, '\n', r->end);
+        if (p) {
+          r->bytes += (size_t)(p - r->buf) + 1;
+          r->pos = (size_t)(p - r->buf) + 1;
+          break;
+        }
+        r->bytes += r->end;
+        r->pos = r->end;
+      }
+      /* the copy at *line may have been overwritten: return the kept prefix */
+      *line = "";
+      *len = 0;
+      return 1;
+    }
+    int k = refill(r, e);
+    if (k < 0) return k;
+    if (k == 0) {
+      if (r->pos < r->end) { /* last line without a newline */
+        size_t n = r->end - r->pos;
+        s = r->buf + r->pos;
+        r->pos = r->end;
+        r->bytes += n;
+        if (n && s[n - 1] == '\r') n--;
+        r->lineno++;
+        *line = s;
+        *len = n;
+        return 1;
+      }
+      return 0;
+    }
+  }
+}
+
+void dl_lines_close(dl_lines *r) {
+  if (r->fd > 0) close(r->fd);
+  r->fd = -1;
+  free(r->buf);
+  r->buf = NULL;
+}

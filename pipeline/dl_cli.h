@@ -1,0 +1,26 @@
+/* dl_cli.h: the subcommands of the dustload binary and small helpers they
+ * share (error reporting with sysexits codes, progress on stderr). */
+#ifndef DL_CLI_H
+#define DL_CLI_H
+
+#include "dl_base.h"
+
+typedef int (*dl_cmd_fn)(int argc, char **argv);
+
+typedef struct dl_command {
+  const char *name;
+  dl_cmd_fn fn;
+  const char *summary;
+} dl_command;
+
+extern const dl_command dl_commands[];
+
+int dl_cmd_inspect(int argc, char **argv);
+
+/* Prints "dustload CMD: message" for e and returns its sysexits code. */
+int dl_cli_fail(const char *cmd, const dl_err *e);
+/* Prints a usage error and returns EX_USAGE. */
+int dl_cli_usage(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif
