@@ -13,6 +13,7 @@ PKGS=(
   libinih-dev             # inih: manifests
   libexpat1-dev           # expat: GPX
   libssl-dev              # libcrypto: SHA-256 of inputs
+  libjansson-dev          # jansson: GeoJSON boundaries
   zlib1g-dev
   libopenmpi-dev openmpi-bin     # Open MPI: batch across machines
   libcmocka-dev           # unit tests
