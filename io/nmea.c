@@ -123,6 +123,29 @@ static int parse_tod(const char *s, const char *e, int64_t *ns) {
  * divided once as an exact integer ratio so that many-digit RTK positions
  * keep their precision (error well under 1e-12 degrees). */
 static int parse_coord(cur *c, double *deg, int is_lat) {
+  const char *p = c->p, *end = c->end;
+  /* fast path: digits '.' digits ',' hemisphere (',' or end), read once */
+  if (p < end) {
+    uint64_t i = 0, f = 0;
+    int ni = 0, k = 0;
+    while (p < end && digit(*p) < 10 && ni < 12) i = i * 10 + digit(*p++), ni++;
+    if (ni && p < end && *p == '.') {
+      p++;
+      while (p < end && digit(*p) < 10 && k < 15) f = f * 10 + digit(*p++), k++;
+    }
+    if (ni && p + 2 <= end && *p == ',' && (p + 2 == end || p[2] == ',')) {
+      char h = p[1];
+      int ok = is_lat ? (h == 'N' || h == 'S') : (h == 'E' || h == 'W');
+      if (ok) {
+        uint64_t d = i / 100, m = i % 100;
+        double x = (double)d + ((double)m * pow10_tab[k] + (double)f) / (60.0 * pow10_tab[k]);
+        *deg = (h == 'S' || h == 'W') ? -x : x;
+        c->p = p + 3;
+        return 1;
+      }
+    }
+  }
+  /* general path: empty fields, over-long fractions, malformed input */
   const char *s, *e, *hs, *he;
   field(c, &s, &e);
   field(c, &hs, &he);
@@ -131,9 +154,7 @@ static int parse_coord(cur *c, double *deg, int is_lat) {
   int k;
   int r = parse_udec(s, e, &i, &f, &k);
   if (r <= 0) return r;
-  if (k > 15) { /* keep mm*10^k + f below 2^53 */
-    for (; k > 15; k--) f /= 10;
-  }
+  for (; k > 15; k--) f /= 10; /* keep mm*10^k + f below 2^53 */
   uint64_t d = i / 100, m = i % 100;
   double x = (double)d + ((double)m * pow10_tab[k] + (double)f) / (60.0 * pow10_tab[k]);
   if (he - hs != 1) return -1;
@@ -525,21 +546,32 @@ static inline int hexval(unsigned char ch) {
   return -1;
 }
 
-/* XOR of the bytes in [s, e), eight at a time. */
-static inline unsigned xor_bytes(const char *s, const char *e) {
-  uint64_t acc = 0;
+/* XOR of the bytes in [s, e), eight at a time, watching for a '$' (the
+ * start of a spliced sentence) in the same pass. Returns the first '$' or
+ * NULL; *x is meaningful only when there is none. */
+static inline const char *xor_scan(const char *s, const char *e, unsigned *x) {
+  const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+  const char *s0 = s;
+  uint64_t acc = 0, hit = 0;
   while (e - s >= 8) {
     uint64_t w;
     memcpy(&w, s, 8);
     acc ^= w;
+    uint64_t z = w ^ (ones * '$');
+    hit |= (z - ones) & ~z & highs;
     s += 8;
   }
+  unsigned t = 0;
+  for (; s < e; s++) {
+    t ^= (unsigned char)*s;
+    hit |= *s == '$';
+  }
+  if (hit) return memchr(s0, '$', (size_t)(e - s0));
   acc ^= acc >> 32;
   acc ^= acc >> 16;
   acc ^= acc >> 8;
-  unsigned x = (unsigned)acc & 0xff;
-  while (s < e) x ^= (unsigned char)*s++;
-  return x;
+  *x = ((unsigned)acc ^ t) & 0xff;
+  return NULL;
 }
 
 /* A line without any '$': a comment, a banner, or binary noise. */
@@ -573,8 +605,8 @@ static void line_sentences(state *st, const char *p, size_t n, uint64_t line) {
     const char *s = d + 1;
     while (s < e && *s == '$') s++;
     const char *stop = memchr(s, '*', (size_t)(e - s));
-    const char *lim = stop ? stop : e;
-    const char *next = memchr(s, '$', (size_t)(lim - s));
+    unsigned sum = 0;
+    const char *next = xor_scan(s, stop ? stop : e, &sum);
     int r;
     if (next) { /* cut short by the next sentence: it never got its checksum */
       r = st->o->nmea_lenient ? sentence(st, s, next, line) : REJ(DL_REJ_NO_CHECKSUM);
@@ -584,7 +616,7 @@ static void line_sentences(state *st, const char *p, size_t n, uint64_t line) {
       int h2 = stop + 2 < e ? hexval((unsigned char)stop[2]) : -1;
       if (h1 < 0 || h2 < 0)
         r = REJ(DL_REJ_CHECKSUM);
-      else if ((unsigned)(h1 << 4 | h2) != xor_bytes(s, stop))
+      else if ((unsigned)(h1 << 4 | h2) != sum)
         r = REJ(DL_REJ_CHECKSUM);
       else
         r = sentence(st, s, stop, line);
