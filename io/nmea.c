@@ -632,6 +632,12 @@ static void line_sentences(state *st, const char *p, size_t n, uint64_t line) {
   }
 }
 
+/* Appends one fix per epoch with a valid position and a known date, in file
+ * order (times may repeat or step back when the receiver does; nothing is
+ * sorted or dropped for that). Each fix's line is the line of the first
+ * sentence of its epoch. Sentences: RMC GGA GNS GLL VTG GSA ZDA from any
+ * talker; others count as unsupported. rej->lines is physical lines,
+ * rej->accepted the fixes appended. */
 int dl_read_nmea(const char *path, const dl_gps_opts *o, dl_fixes *out,
                  dl_rejects *rej, dl_err *e) {
   dl_gps_opts defo;
