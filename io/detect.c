@@ -68,14 +68,15 @@ dl_format dl_format_detect(const char *path, dl_err *e) {
   if (contains(buf, n, "<gpx")) return DL_FMT_GPX;
   if (contains(buf, n, "<osm")) return DL_FMT_OSM;
   if (contains(buf, n, "Geolife trajectory") || has_suffix(path, ".plt")) return DL_FMT_PLT;
-  if (contains(buf, n, "\"class\":\"TPV\"") || contains(buf, n, "\"class\": \"TPV\"") ||
-      contains(buf, n, "\"class\":\"VERSION\""))
-    return DL_FMT_GPSD_JSON;
-  /* NMEA: a '$' or '!' followed by a talker and a sentence name. */
+  /* NMEA: a '$' or '!' followed by a talker and a sentence name. Tried
+   * before gpsd JSON: gpsd's own NMEA logs quote its JSON in '#' lines. */
   for (size_t i = 0; i + 6 < n; i++)
     if (buf[i] == '$' && isupper((unsigned char)buf[i + 1]) &&
         isupper((unsigned char)buf[i + 2]) && (i == 0 || buf[i - 1] == '\n' || buf[i - 1] == '$'))
       return DL_FMT_NMEA;
+  if (contains(buf, n, "\"class\":\"TPV\"") || contains(buf, n, "\"class\": \"TPV\"") ||
+      contains(buf, n, "\"class\":\"VERSION\""))
+    return DL_FMT_GPSD_JSON;
   if (has_suffix(path, ".ini")) return DL_FMT_MANIFEST;
   /* CSV: a header line naming time and lat/lon is GPS; otherwise an
    * instrument table. */

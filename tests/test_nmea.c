@@ -1,0 +1,498 @@
+/* test_nmea.c: the NMEA reader against gpsd's own decoding of 30 real
+ * receiver logs, and on synthetic logs for each behaviour it promises. */
+#include <dirent.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dl_io.h"
+#include "dl_test.h"
+
+/* ---- helpers --------------------------------------------------------- */
+
+/* "$" body "*hh" with the right checksum, into out. */
+static const char *S(char *out, size_t n, const char *body) {
+  unsigned x = 0;
+  for (const char *p = body; *p; p++) x ^= (unsigned char)*p;
+  snprintf(out, n, "$%s*%02X", body, x);
+  return out;
+}
+
+static char *write_tmp(const char *name, const void *data, size_t len) {
+  static char path[1200];
+  snprintf(path, sizeof path, "%s/%s", dl_tmpdir(), name);
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  if (len) assert_int_equal(fwrite(data, 1, len, f), len);
+  fclose(f);
+  return path;
+}
+
+typedef struct run {
+  dl_fixes fx;
+  dl_rejects rej;
+  dl_err err;
+  int rc;
+} run;
+
+static void read_text(run *r, const char *text, int lenient) {
+  dl_gps_opts o;
+  dl_gps_opts_default(&o);
+  o.nmea_lenient = lenient;
+  dl_fixes_init(&r->fx);
+  dl_err_clear(&r->err);
+  const char *p = write_tmp("t.nmea", text, strlen(text));
+  r->rc = dl_read_nmea(p, &o, &r->fx, &r->rej, &r->err);
+}
+
+static const char *iso(double t) {
+  static char b[4][40];
+  static int k;
+  return dl_time_iso(t, b[k++ % 4], sizeof b[0]);
+}
+
+/* ---- gpsd agreement -------------------------------------------------- */
+
+/* Where we disagree with gpsd on purpose. */
+typedef struct exception {
+  const char *log;
+  double shift_s; /* added to gpsd's time before matching */
+  const char *why;
+} exception;
+
+static const exception EXCEPTIONS[] = {
+    {"neo-m8n.log", -7168.0 * 86400.0,
+     "gpsd moves this capture forward one GPS week rollover (1024 weeks) to "
+     "2034-11-01; the receiver's RMC says 18 Mar 2015 and the log header says "
+     "'Date = 2015-03-18', so we keep the date the receiver wrote"},
+};
+
+static double parse_iso(const char *s) {
+  int y, mo, d, h, mi;
+  double sec;
+  if (sscanf(s, "%d-%d-%dT%d:%d:%lfZ", &y, &mo, &d, &h, &mi, &sec) != 6) return NAN;
+  return (double)dl_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400.0 + h * 3600 +
+         mi * 60 + sec;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+typedef struct agree {
+  int tpv, matched, speed_cmp, speed_ok, speed_gpsd_only;
+} agree;
+
+/* Every gpsd TPV with time, lat and lon must have a fix of ours at the same
+ * ISO time within 1e-6 degrees. Speeds are compared on the last TPV gpsd
+ * gives for each time (its view once the whole cycle is merged). */
+static void agree_one(const char *log, agree *ag) {
+  char rel[300], lp[1100], cp[1100];
+  snprintf(rel, sizeof rel, "nmea_gpsd/%s", log);
+  snprintf(lp, sizeof lp, "%s", dl_fixture(rel));
+  snprintf(rel, sizeof rel, "nmea_gpsd/%s.chk", log);
+  snprintf(cp, sizeof cp, "%s", dl_fixture(rel));
+  double shift = 0;
+  for (size_t i = 0; i < sizeof EXCEPTIONS / sizeof *EXCEPTIONS; i++)
+    if (!strcmp(EXCEPTIONS[i].log, log)) shift = EXCEPTIONS[i].shift_s;
+
+  dl_fixes fx;
+  dl_rejects rej;
+  dl_err err;
+  dl_fixes_init(&fx);
+  dl_gps_opts o;
+  dl_gps_opts_default(&o);
+  assert_int_equal(dl_read_nmea(lp, &o, &fx, &rej, &err), DL_OK);
+  char(*ours)[40] = calloc(fx.n ? fx.n : 1, 40);
+  assert_non_null(ours);
+  for (size_t i = 0; i < fx.n; i++) dl_time_iso(fx.t[i], ours[i], 40);
+
+  FILE *f = fopen(cp, "r");
+  assert_non_null(f);
+  static char line[1 << 16];
+  /* collect (time, lat, lon, speed) of each TPV; remember the last per time */
+  enum { MAXT = 4096 };
+  static char tt[MAXT][40];
+  static double tla[MAXT], tlo[MAXT], tsp[MAXT];
+  int nt = 0;
+  while (fgets(line, sizeof line, f)) {
+    if (line[0] != '{') continue;
+    json_error_t je;
+    json_t *j = json_loads(line, 0, &je);
+    if (!j) continue;
+    const char *cls = json_string_value(json_object_get(j, "class"));
+    json_t *jt = json_object_get(j, "time"), *jla = json_object_get(j, "lat"),
+           *jlo = json_object_get(j, "lon"), *jsp = json_object_get(j, "speed");
+    if (cls && !strcmp(cls, "TPV") && json_is_string(jt) && json_is_number(jla) &&
+        json_is_number(jlo)) {
+      assert_true(nt < MAXT);
+      double t = parse_iso(json_string_value(jt));
+      assert_true(isfinite(t));
+      dl_time_iso(t + shift, tt[nt], 40);
+      tla[nt] = json_number_value(jla);
+      tlo[nt] = json_number_value(jlo);
+      tsp[nt] = json_is_number(jsp) ? json_number_value(jsp) : NAN;
+      nt++;
+    }
+    json_decref(j);
+  }
+  fclose(f);
+  for (int k = 0; k < nt; k++) {
+    ag->tpv++;
+    long hit = -1;
+    for (size_t i = 0; i < fx.n; i++)
+      if (!strcmp(ours[i], tt[k]) && fabs(fx.lat[i] - tla[k]) <= 1e-6 &&
+          fabs(fx.lon[i] - tlo[k]) <= 1e-6)
+        hit = (long)i;
+    if (hit < 0) {
+      print_message("%s: gpsd TPV %s %.9f %.9f has no matching fix\n", log, tt[k], tla[k], tlo[k]);
+      continue;
+    }
+    ag->matched++;
+    int last = 1;
+    for (int k2 = k + 1; k2 < nt; k2++)
+      if (!strcmp(tt[k2], tt[k])) last = 0;
+    if (!last || !isfinite(tsp[k])) continue;
+    if (!isfinite(fx.speed[hit])) {
+      /* gpsd derives a speed from successive positions when no sentence of
+       * the cycle reports one (GGA- or GLL-only); we report none rather
+       * than invent one. Counted, not compared. */
+      ag->speed_gpsd_only++;
+      continue;
+    }
+    ag->speed_cmp++;
+    if (fabs(fx.speed[hit] - tsp[k]) <= 0.01)
+      ag->speed_ok++;
+    else
+      print_message("%s: %s speed ours %.3f gpsd %.3f\n", log, tt[k], fx.speed[hit], tsp[k]);
+  }
+  free(ours);
+  dl_fixes_free(&fx);
+}
+
+static void nmea_agrees_with_gpsd_on_30_real_logs(void **state) {
+  (void)state;
+  DIR *d = opendir(dl_fixture("nmea_gpsd"));
+  assert_non_null(d);
+  char *names[64];
+  int n = 0;
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    size_t l = strlen(de->d_name);
+    if (l > 4 && !strcmp(de->d_name + l - 4, ".log") && n < 64) names[n++] = strdup(de->d_name);
+  }
+  closedir(d);
+  qsort(names, (size_t)n, sizeof *names, cmp_str);
+  assert_int_equal(n, 30);
+  agree tot = {0};
+  for (int i = 0; i < n; i++) {
+    agree a = {0};
+    agree_one(names[i], &a);
+    assert_int_equal(a.matched, a.tpv);
+    assert_int_equal(a.speed_ok, a.speed_cmp);
+    tot.tpv += a.tpv;
+    tot.matched += a.matched;
+    tot.speed_cmp += a.speed_cmp;
+    tot.speed_ok += a.speed_ok;
+    tot.speed_gpsd_only += a.speed_gpsd_only;
+    free(names[i]);
+  }
+  print_message("gpsd agreement: %d/%d TPVs, speeds %d/%d (%d gpsd-derived, not compared)\n",
+                tot.matched, tot.tpv, tot.speed_ok, tot.speed_cmp, tot.speed_gpsd_only);
+  /* the fixture set's size, so that a lost file or TPV cannot pass */
+  assert_int_equal(tot.tpv, 2693);
+}
+
+/* ---- synthetic behaviour --------------------------------------------- */
+
+#define RMC1 "GPRMC,120000.00,A,4000.0000,N,11600.0000,E,10.0,90.0,010320,,,A"
+#define RMC2 "GPRMC,120001.00,A,4000.0010,N,11600.0020,E,10.0,90.0,010320,,,A"
+#define RMC3 "GPRMC,120002.00,A,4000.0020,N,11600.0040,E,10.0,90.0,010320,,,A"
+
+static void nmea_rejects_bad_checksum(void **state) {
+  (void)state;
+  char a[128], b[128], c[128], text[512];
+  S(b, sizeof b, RMC2);
+  b[strlen(b) - 1] ^= 1; /* corrupt the last hex digit */
+  snprintf(text, sizeof text, "%s\r\n%s\r\n%s\r\n$GPRMC,1*ZZ\r\n", S(a, sizeof a, RMC1), b,
+           S(c, sizeof c, RMC3));
+  run r;
+  read_text(&r, text, 0);
+  assert_int_equal(r.rc, DL_OK);
+  assert_int_equal(r.fx.n, 2);
+  assert_int_equal(r.rej.lines, 4);
+  assert_int_equal(r.rej.accepted, 2);
+  assert_int_equal(r.rej.count[DL_REJ_CHECKSUM], 2);
+  assert_int_equal(r.rej.first_line[DL_REJ_CHECKSUM][0], 2);
+  assert_int_equal(r.rej.first_line[DL_REJ_CHECKSUM][1], 4);
+  assert_string_equal(iso(r.fx.t[0]), "2020-03-01T12:00:00.000Z");
+  assert_string_equal(iso(r.fx.t[1]), "2020-03-01T12:00:02.000Z");
+  assert_int_equal(r.fx.line[1], 3);
+  dl_fixes_free(&r.fx);
+}
+
+static void nmea_lenient_accepts_missing_checksum(void **state) {
+  (void)state;
+  const char *text = "$" RMC1 "\n$" RMC2 "  \n";
+  run r;
+  read_text(&r, text, 0);
+  assert_int_equal(r.rc, DL_OK);
+  assert_int_equal(r.fx.n, 0);
+  assert_int_equal(r.rej.count[DL_REJ_NO_CHECKSUM], 2);
+  dl_fixes_free(&r.fx);
+  read_text(&r, text, 1);
+  assert_int_equal(r.fx.n, 2);
+  assert_int_equal(r.rej.count[DL_REJ_NO_CHECKSUM], 0);
+  assert_string_equal(iso(r.fx.t[1]), "2020-03-01T12:00:01.000Z");
+  /* lenient does not forgive a wrong checksum */
+  char b[128], text2[256];
+  S(b, sizeof b, RMC1);
+  b[strlen(b) - 2] = b[strlen(b) - 2] == '0' ? '1' : '0';
+  snprintf(text2, sizeof text2, "%s\n", b);
+  dl_fixes_free(&r.fx);
+  read_text(&r, text2, 1);
+  assert_int_equal(r.fx.n, 0);
+  assert_int_equal(r.rej.count[DL_REJ_CHECKSUM], 1);
+  dl_fixes_free(&r.fx);
+}
+
+static void nmea_date_rolls_over_at_midnight(void **state) {
+  (void)state;
+  char a[160], b[160], c[160], d[160], text[1024];
+  snprintf(text, sizeof text, "%s\n%s\n%s\n%s\n",
+           S(a, sizeof a, "GPRMC,235959.50,A,4000.0000,N,11600.0000,E,0.0,,311219,,,A"),
+           S(b, sizeof b, "GPGGA,000000.50,4000.0000,N,11600.0000,E,1,08,0.9,50.0,M,,M,,"),
+           S(c, sizeof c, "GPGGA,000001.50,4000.0000,N,11600.0000,E,1,08,0.9,50.0,M,,M,,"),
+           /* a small step back is a replay, not a new day */
+           S(d, sizeof d, "GPGGA,000000.90,4000.0000,N,11600.0000,E,1,08,0.9,50.0,M,,M,,"));
+  run r;
+  read_text(&r, text, 0);
+  assert_int_equal(r.fx.n, 4);
+  assert_string_equal(iso(r.fx.t[0]), "2019-12-31T23:59:59.500Z");
+  assert_string_equal(iso(r.fx.t[1]), "2020-01-01T00:00:00.500Z");
+  assert_string_equal(iso(r.fx.t[2]), "2020-01-01T00:00:01.500Z");
+  assert_string_equal(iso(r.fx.t[3]), "2020-01-01T00:00:00.900Z");
+  dl_fixes_free(&r.fx);
+}
+
+static void nmea_gga_before_any_date_is_rejected_no_date(void **state) {
+  (void)state;
+  char a[160], b[160], c[160], text[1024];
+  snprintf(text, sizeof text, "%s\n%s\n%s\n",
+           S(a, sizeof a, "GNGGA,080000,3954.0000,N,11623.0000,E,1,10,1.1,40.0,M,,M,,"),
+           S(b, sizeof b, "GNGGA,080001,3954.0000,N,11623.0000,E,1,10,1.1,40.0,M,,M,,"),
+           S(c, sizeof c, "GNZDA,080001,05,06,2024,00,00"));
+  run r;
+  read_text(&r, text, 0);
+  assert_int_equal(r.fx.n, 1);
+  assert_int_equal(r.rej.count[DL_REJ_NO_DATE], 1);
+  assert_int_equal(r.rej.first_line[DL_REJ_NO_DATE][0], 1);
+  /* ZDA in the same epoch dates it */
+  assert_string_equal(iso(r.fx.t[0]), "2024-06-05T08:00:01.000Z");
+  assert_int_equal(r.fx.line[0], 2);
+  assert_int_equal(r.fx.quality[0], 1);
+  assert_int_equal(r.fx.nsat[0], 10);
+  assert_true(fabs(r.fx.hdop[0] - 1.1) < 1e-12);
+  dl_fixes_free(&r.fx);
+}
+
+static void nmea_spliced_sentences_both_parsed(void **state) {
+  (void)state;
+  char a[160], b[160], c[160], d[160], text[1024];
+  /* GGA and RMC of one epoch glued together, then a sentence cut short by
+   * the next one, then a doubled "$$" */
+  snprintf(text, sizeof text, "%s%s\n$GPRMC,120001.00,A,40%s\n$%s\n",
+           S(a, sizeof a, "GPGGA,120000.00,4000.0000,N,11600.0000,E,2,07,1.3,50.0,M,,M,,"),
+           S(b, sizeof b, RMC1), S(c, sizeof c, RMC2), S(d, sizeof d, RMC3));
+  run r;
+  read_text(&r, text, 0);
+  assert_int_equal(r.rc, DL_OK);
+  assert_int_equal(r.rej.lines, 3);
+  assert_int_equal(r.fx.n, 3);
+  assert_int_equal(r.rej.count[DL_REJ_NO_CHECKSUM], 1);
+  assert_int_equal(r.rej.first_line[DL_REJ_NO_CHECKSUM][0], 2);
+  /* one fix from both halves of line 1: quality from GGA, speed from RMC */
+  assert_int_equal(r.fx.quality[0], 2);
+  assert_true(fabs(r.fx.speed[0] - 10.0 * 1852.0 / 3600.0) < 1e-12);
+  assert_true(fabs(r.fx.course[0] - 90.0) < 1e-12);
+  assert_int_equal(r.fx.line[0], 1);
+  assert_int_equal(r.fx.line[1], 2);
+  assert_int_equal(r.fx.line[2], 3);
+  assert_string_equal(iso(r.fx.t[2]), "2020-03-01T12:00:02.000Z");
+  dl_fixes_free(&r.fx);
+}
+
+static void nmea_no_fix_sentences_are_not_fixes(void **state) {
+  (void)state;
+  char a[160], b[160], c[160], d[160], text[1024];
+  snprintf(text, sizeof text, "%s\n%s\n%s\n%s\n",
+           S(a, sizeof a, "GPRMC,120000,V,,,,,,,010320,,,N"),
+           S(b, sizeof b, "GPGGA,120001,4000.0000,N,11600.0000,E,0,00,99.9,,M,,M,,"),
+           S(c, sizeof c, "GPGGA,120002,,,,,0,00,99.9,,M,,M,,"),
+           S(d, sizeof d, "GPGNS,120003,4000.0000,N,11600.0000,E,NN,00,,,,,"));
+  run r;
+  read_text(&r, text, 0);
+  assert_int_equal(r.fx.n, 0);
+  assert_int_equal(r.rej.count[DL_REJ_NO_FIX], 4);
+  assert_int_equal(r.rej.count[DL_REJ_SYNTAX], 0);
+  dl_fixes_free(&r.fx);
+}
+
+static void nmea_proprietary_and_other_sentences_counted_unsupported(void **state) {
+  (void)state;
+  char a[160], b[160], c[160], text[1024];
+  snprintf(text, sizeof text, "u-blox AG - www.u-blox.com\n# comment\n%s\n%s\n%s\n\n",
+           S(a, sizeof a, "PUBX,00,120000.00,4000.0000,N"),
+           S(b, sizeof b, "GPGSV,1,1,01,01,40,083,46"), S(c, sizeof c, RMC1));
+  run r;
+  read_text(&r, text, 0);
+  assert_int_equal(r.fx.n, 1);
+  assert_int_equal(r.rej.lines, 6);
+  assert_int_equal(r.rej.count[DL_REJ_UNSUPPORTED], 2);
+  assert_int_equal(r.rej.count[DL_REJ_HEADER], 2);
+  assert_int_equal(r.rej.count[DL_REJ_SYNTAX], 0);
+  assert_int_equal(r.fx.line[0], 5);
+  dl_fixes_free(&r.fx);
+}
+
+static void nmea_keeps_fraction_and_coordinates_exact(void **state) {
+  (void)state;
+  char a[200], text[512];
+  snprintf(text, sizeof text, "\xEF\xBB\xBF%s\r\n",
+           S(a, sizeof a,
+             "GPRMC,132820.60,A,4134.49821229,N,09345.03351845,W,3.252,92.308,180320,"
+             "11.5985,E,D"));
+  run r;
+  read_text(&r, text, 0);
+  assert_int_equal(r.fx.n, 1);
+  assert_string_equal(iso(r.fx.t[0]), "2020-03-18T13:28:20.600Z");
+  assert_true(fabs(r.fx.t[0] - 1584538100.6) < 1e-6);
+  assert_true(fabs(r.fx.lat[0] - (41.0 + 34.49821229 / 60.0)) < 1e-13);
+  assert_true(fabs(r.fx.lon[0] + (93.0 + 45.03351845 / 60.0)) < 1e-13);
+  assert_true(fabs(r.fx.speed[0] - 3.252 * 0.514444444444) < 1e-9);
+  assert_true(fabs(r.fx.course[0] - 92.308) < 1e-12);
+  dl_fixes_free(&r.fx);
+}
+
+static void nmea_vtg_gives_speed_without_rmc(void **state) {
+  (void)state;
+  char a[160], b[160], c[160], text[1024];
+  snprintf(text, sizeof text, "%s\n%s\n%s\n",
+           S(a, sizeof a, "GPZDA,100000,01,02,2021,,"),
+           S(b, sizeof b, "GPGGA,100001,4000.0000,S,01600.0000,W,1,05,2.0,5.0,M,,M,,"),
+           S(c, sizeof c, "GPVTG,270.0,T,,M,20.0,N,37.0,K,A"));
+  run r;
+  read_text(&r, text, 0);
+  assert_int_equal(r.fx.n, 1);
+  assert_true(fabs(r.fx.speed[0] - 20.0 * 1852.0 / 3600.0) < 1e-12);
+  assert_true(fabs(r.fx.course[0] - 270.0) < 1e-12);
+  assert_true(fabs(r.fx.lat[0] + 40.0) < 1e-12);
+  assert_true(fabs(r.fx.lon[0] + 16.0) < 1e-12);
+  /* the ZDA-only epoch before it has no position */
+  assert_int_equal(r.rej.count[DL_REJ_NO_FIX], 1);
+  dl_fixes_free(&r.fx);
+}
+
+static void nmea_survives_binary_junk(void **state) {
+  (void)state;
+  dl_gps_opts o;
+  dl_gps_opts_default(&o);
+  dl_fixes fx;
+  dl_rejects rej;
+  dl_err err;
+  /* empty file */
+  dl_fixes_init(&fx);
+  const char *p = write_tmp("empty.nmea", "", 0);
+  assert_int_equal(dl_read_nmea(p, &o, &fx, &rej, &err), DL_OK);
+  assert_int_equal(fx.n, 0);
+  assert_int_equal(rej.lines, 0);
+  assert_int_equal(dl_rejects_total(&rej), 0);
+  /* missing file */
+  assert_int_equal(dl_read_nmea("/nonexistent/x.nmea", &o, &fx, &rej, &err), DL_ENOINPUT);
+  assert_non_null(strstr(err.msg, "/nonexistent/x.nmea"));
+  /* 1 MiB of random bytes with some '$', '*' and newlines mixed in */
+  size_t n = 1 << 20;
+  unsigned char *buf = malloc(n);
+  assert_non_null(buf);
+  uint64_t s = 42;
+  for (size_t i = 0; i < n; i++) {
+    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    unsigned v = (unsigned)(s >> 56);
+    buf[i] = v < 8 ? '$' : v < 16 ? '*' : v < 20 ? '\n' : v < 24 ? ',' : (unsigned char)v;
+  }
+  for (int lenient = 0; lenient < 2; lenient++) {
+    o.nmea_lenient = lenient;
+    p = write_tmp("junk.nmea", buf, n);
+    assert_int_equal(dl_read_nmea(p, &o, &fx, &rej, &err), DL_OK);
+    assert_int_equal(fx.n, 0);
+    assert_true(rej.lines > 10000);
+  }
+  free(buf);
+  dl_fixes_free(&fx);
+  /* a real log cut at every byte: never more fixes than the whole file, and
+   * the fixes read are a prefix of the whole file's */
+  o.nmea_lenient = 0;
+  const char *full = dl_fixture("nmea_gpsd/nmea-fuzzy-cases.log");
+  FILE *f = fopen(full, "rb");
+  assert_non_null(f);
+  static char txt[8192];
+  size_t tn = fread(txt, 1, sizeof txt, f);
+  fclose(f);
+  dl_fixes all;
+  dl_fixes_init(&all);
+  assert_int_equal(dl_read_nmea(full, &o, &all, &rej, &err), DL_OK);
+  assert_int_equal(all.n, 14);
+  for (size_t cut = 0; cut <= tn; cut += 7) {
+    p = write_tmp("cut.nmea", txt, cut);
+    dl_fixes_init(&fx);
+    assert_int_equal(dl_read_nmea(p, &o, &fx, &rej, &err), DL_OK);
+    assert_true(fx.n <= all.n);
+    for (size_t i = 0; i < fx.n; i++) assert_true(fx.t[i] == all.t[i] && fx.lat[i] == all.lat[i]);
+    dl_fixes_free(&fx);
+  }
+  dl_fixes_free(&all);
+}
+
+static void nmea_fuzzy_cases_counts(void **state) {
+  (void)state;
+  /* gpsd's "fuzzy arithmetic" log: 8 comment lines, then GGA+RMC pairs;
+   * gpsd reports the first GGA undated (before its RMC), we merge the pair
+   * into one dated epoch that starts at the GGA's line */
+  dl_fixes fx;
+  dl_rejects rej;
+  dl_err err;
+  dl_fixes_init(&fx);
+  assert_int_equal(dl_read_nmea(dl_fixture("nmea_gpsd/nmea-fuzzy-cases.log"), NULL, &fx, &rej, &err),
+                   DL_OK);
+  assert_int_equal(rej.lines, 36);
+  assert_int_equal(rej.accepted, fx.n);
+  assert_int_equal(fx.n, 14);
+  assert_int_equal(rej.count[DL_REJ_HEADER], 8);
+  assert_int_equal(dl_rejects_total(&rej), 8);
+  assert_string_equal(iso(fx.t[0]), "2020-03-18T13:28:20.600Z");
+  assert_int_equal(fx.line[0], 9);
+  assert_int_equal(fx.quality[0], 2);
+  assert_string_equal(iso(fx.t[13]), "2020-03-18T13:39:00.900Z");
+  assert_int_equal(fx.line[13], 35);
+  dl_fixes_free(&fx);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(nmea_agrees_with_gpsd_on_30_real_logs),
+      cmocka_unit_test(nmea_rejects_bad_checksum),
+      cmocka_unit_test(nmea_lenient_accepts_missing_checksum),
+      cmocka_unit_test(nmea_date_rolls_over_at_midnight),
+      cmocka_unit_test(nmea_gga_before_any_date_is_rejected_no_date),
+      cmocka_unit_test(nmea_spliced_sentences_both_parsed),
+      cmocka_unit_test(nmea_no_fix_sentences_are_not_fixes),
+      cmocka_unit_test(nmea_proprietary_and_other_sentences_counted_unsupported),
+      cmocka_unit_test(nmea_keeps_fraction_and_coordinates_exact),
+      cmocka_unit_test(nmea_vtg_gives_speed_without_rmc),
+      cmocka_unit_test(nmea_survives_binary_junk),
+      cmocka_unit_test(nmea_fuzzy_cases_counts),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
