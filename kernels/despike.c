@@ -53,11 +53,11 @@ int dl_despike_run(dl_despike *w, double *x, size_t n, double nsigma,
                    uint8_t *outlier, size_t *nreplaced, dl_err *e) {
   size_t total = 0;
   if (nreplaced) *nreplaced = 0;
-  if (outlier) memset(outlier, 0, n);
   if (n > w->nmax)
     return dl_errf(e, DL_EUSAGE, "despike: %zu samples exceed the workspace's %zu", n, w->nmax);
   if (!(nsigma > 0))
     return dl_errf(e, DL_EUSAGE, "despike: threshold %g sigmas is not positive", nsigma);
+  if (outlier) memset(outlier, 0, n);
   size_t i = 0;
   while (i < n) {
     while (i < n && !isfinite(x[i])) i++;
