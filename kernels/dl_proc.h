@@ -157,6 +157,12 @@ typedef struct dl_qc dl_qc;
 /* Workspace for series up to nmax samples on a grid of rate hz. */
 dl_qc *dl_qc_create(size_t nmax, double hz, const dl_qc_params *p, dl_err *e);
 void dl_qc_free(dl_qc *w);
+/* Rolling median and robust sigma (1.482602218505602 MAD) of finite
+ * x[0..n) over a centred window of `window` samples (odd), truncated at the
+ * ends: what gsl_movstat_mad(GSL_MOVSTAT_END_TRUNCATE) returns, in O(window)
+ * per sample without a sort. work: window + 1 doubles. */
+void dl_rolling_mad(const double *x, size_t n, size_t window, double *work, double *med,
+                    double *mad);
 /* flags[i] = OR of the DL_FLAG_* bits of sample i (overwritten). Rolling
  * background median/MAD are returned when bg_med/bg_sigma are not NULL
  * (bg_sigma is 1.4826 MAD). */

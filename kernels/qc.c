@@ -1,7 +1,4 @@
 /* qc.c: per-sample validity flags (METHOD §5), excess and speed normalisation. */
-#include <gsl/gsl_errno.h>
-#include <gsl/gsl_movstat.h>
-#include <gsl/gsl_vector.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,13 +60,13 @@ struct dl_qc {
   size_t nmax, window;
   double hz;
   dl_qc_params p;
-  gsl_movstat_workspace *mw;
+  double *win; /* sorted window */
   double *med, *mad;
 };
 
 void dl_qc_free(dl_qc *w) {
   if (!w) return;
-  if (w->mw) gsl_movstat_free(w->mw);
+  free(w->win);
   free(w->med);
   free(w->mad);
   free(w);
@@ -89,11 +86,11 @@ dl_qc *dl_qc_create(size_t nmax, double hz, const dl_qc_params *p, dl_err *e) {
     w->p = *p;
     w->window = dl_window_samples(p->bg_window_s, hz);
     if (w->window < 3) w->window = 3;
-    w->mw = gsl_movstat_alloc(w->window);
+    w->win = malloc((w->window + 1) * sizeof(double));
     w->med = malloc(n * sizeof(double));
     w->mad = malloc(n * sizeof(double));
   }
-  if (!w || !w->mw || !w->med || !w->mad) {
+  if (!w || !w->win || !w->med || !w->mad) {
     dl_errf(e, DL_ENOMEM, "qc: out of memory for %zu samples", nmax);
     dl_qc_free(w);
     return NULL;
@@ -118,27 +115,82 @@ static double rate(const double *x, const double *t, size_t n, size_t i, int ang
   return d / (t[b] - t[a]);
 }
 
+#define MAD_SCALE 1.482602218505602 /* 1 / Phi^-1(3/4), as GSL scales its MAD */
+
+/* Inserts v into the sorted window s[0..*cnt). */
+static void win_insert(double *s, size_t *cnt, double v) {
+  size_t lo = 0, hi = *cnt;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (s[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  memmove(s + lo + 1, s + lo, (*cnt - lo) * sizeof *s);
+  s[lo] = v;
+  (*cnt)++;
+}
+
+/* Removes one copy of v (present) from the sorted window. */
+static void win_remove(double *s, size_t *cnt, double v) {
+  size_t lo = 0, hi = *cnt;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (s[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  memmove(s + lo, s + lo + 1, (*cnt - lo - 1) * sizeof *s);
+  (*cnt)--;
+}
+
+/* Rolling median and 1.4826-scaled MAD of finite x[0..n), centred window
+ * of 2h+1 samples truncated at the ends: the values gsl_movstat_mad gives
+ * (checked by a test), in O(window) per sample instead of a sort. */
+static void rolling_mad(const double *x, size_t n, size_t h, double *s, double *med,
+                        double *mad) {
+  size_t cnt = 0, lo = 0, hi = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t want_hi = i + h + 1 < n ? i + h + 1 : n, want_lo = i > h ? i - h : 0;
+    while (hi < want_hi) win_insert(s, &cnt, x[hi++]);
+    while (lo < want_lo) win_remove(s, &cnt, x[lo++]);
+    double m = cnt % 2 ? s[cnt / 2] : (s[cnt / 2 - 1] + s[cnt / 2]) / 2.0;
+    /* Deviations below and above m form two ascending lists; walk their
+     * merge up to the middle rank(s). */
+    size_t p = 0, q = cnt;
+    while (p < q) {
+      size_t mid = p + (q - p) / 2;
+      if (s[mid] < m) p = mid + 1;
+      else q = mid;
+    }
+    size_t l = p, r = p; /* next below: s[l-1]; next above: s[r] */
+    size_t want = cnt / 2;  /* 0-based rank of the upper middle */
+    double prev = 0, cur = 0;
+    for (size_t k = 0; k <= want; k++) {
+      double dl = l > 0 ? m - s[l - 1] : INFINITY, dr = r < cnt ? s[r] - m : INFINITY;
+      prev = cur;
+      if (dl <= dr) cur = dl, l--;
+      else cur = dr, r++;
+    }
+    double madv = cnt % 2 ? cur : (prev + cur) / 2.0;
+    med[i] = m;
+    mad[i] = MAD_SCALE * madv;
+  }
+}
+
 /* Rolling median and robust sigma of bg over each run of finite values;
  * NAN elsewhere. */
-static int bg_stats(dl_qc *w, const double *bg, size_t n, dl_err *e) {
+static void bg_stats(dl_qc *w, const double *bg, size_t n) {
   size_t i = 0;
   while (i < n) {
     while (i < n && !isfinite(bg[i])) w->med[i] = w->mad[i] = NAN, i++;
     size_t a = i;
     while (i < n && isfinite(bg[i])) i++;
-    size_t len = i - a;
-    if (!len) continue;
-    gsl_vector_const_view xv = gsl_vector_const_view_array(bg + a, len);
-    gsl_vector_view mv = gsl_vector_view_array(w->med + a, len);
-    gsl_vector_view sv = gsl_vector_view_array(w->mad + a, len);
-    /* gsl_movstat_mad returns MAD already scaled by 1.4826. */
-    int rc = gsl_movstat_mad(GSL_MOVSTAT_END_TRUNCATE, &xv.vector, &mv.vector, &sv.vector,
-                             w->mw);
-    if (rc)
-      return dl_errf(e, DL_ELIB, "qc: GSL rolling MAD failed on samples %zu-%zu: %s", a,
-                     i - 1, gsl_strerror(rc));
+    if (i > a) rolling_mad(bg + a, i - a, w->window / 2, w->win, w->med + a, w->mad + a);
   }
-  return DL_OK;
+}
+
+void dl_rolling_mad(const double *x, size_t n, size_t window, double *work, double *med,
+                    double *mad) {
+  rolling_mad(x, n, window / 2, work, med, mad);
 }
 
 int dl_qc_flags(dl_qc *w, const dl_qc_input *in, uint32_t *flags,
@@ -152,10 +204,7 @@ int dl_qc_flags(dl_qc *w, const dl_qc_input *in, uint32_t *flags,
     if (!(in->tag_begin[k] <= in->tag_end[k]))
       return dl_errf(e, DL_EUSAGE, "qc: tag %zu: interval [%g, %g] is empty or not a number",
                      k, in->tag_begin[k], in->tag_end[k]);
-  if (in->bg) {
-    int rc = bg_stats(w, in->bg, n, e);
-    if (rc) return rc;
-  }
+  if (in->bg) bg_stats(w, in->bg, n);
   const double vmin = p->speed_min_kmh / 3.6, vmax = p->speed_max_kmh / 3.6;
   const double jmax = p->jump_max_kmh / 3.6;
   const int has_tyre = in->ntyre > 0 && in->tyre;

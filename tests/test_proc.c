@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gsl/gsl_movstat.h>
+
 #include "dl_proc.h"
 #include "dl_test.h"
 
@@ -78,6 +80,28 @@ static void xcorr_recovers_known_shifts(void **state) {
   assert_int_equal(dl_xcorr_lag(w, 1, x, y, NX, 2.0, 10, 0.2, &lag, &e), DL_OK);
   assert_int_equal(lag.lag, 7);
   assert_true(lag.lag_s == 3.5);
+  dl_xcorr_free(w);
+}
+
+static void xcorr_slots_run_in_parallel_with_serial_results(void **state) {
+  (void)state;
+  static double x[4][NX], y[4][NX];
+  long shifts[] = {7, -3, 2, -9};
+  for (int k = 0; k < 4; k++) shifted_pair(shifts[k], x[k], y[k]);
+  dl_err e;
+  dl_xcorr *w = dl_xcorr_create(NX, 10, 4, &e);
+  dl_lag ser[4], par[4];
+  for (int k = 0; k < 4; k++)
+    assert_int_equal(dl_xcorr_lag(w, 0, x[k], y[k], NX, 1.0, 10, 0.2, &ser[k], NULL), DL_OK);
+  int bad = 0;
+#pragma omp parallel for num_threads(4) reduction(+ : bad)
+  for (int k = 0; k < 4; k++)
+    bad += dl_xcorr_lag(w, k, x[k], y[k], NX, 1.0, 10, 0.2, &par[k], NULL) != DL_OK;
+  assert_int_equal(bad, 0);
+  for (int k = 0; k < 4; k++) {
+    assert_int_equal(par[k].lag, shifts[k]);
+    assert_true(par[k].peak == ser[k].peak); /* same bits on every thread */
+  }
   dl_xcorr_free(w);
 }
 
@@ -341,6 +365,37 @@ static void flags_each_rule_fires_where_expected(void **state) {
   dl_qc_free(w);
 }
 
+static void rolling_mad_equals_gsl(void **state) {
+  (void)state;
+  enum { N = 5000 };
+  static double x[N], m1[N], s1[N], m2[N], s2[N];
+  double work[62];
+  /* integers with many ties, a flat stretch and a spike: every branch */
+  for (int i = 0; i < N; i++) x[i] = floor(50 + 8 * nrand());
+  for (int i = 1000; i < 1100; i++) x[i] = 51;
+  x[2000] = 3000;
+  size_t wins[] = {3, 7, 61};
+  for (int k = 0; k < 3; k++) {
+    gsl_movstat_workspace *mw = gsl_movstat_alloc(wins[k]);
+    gsl_vector_view xv = gsl_vector_view_array(x, N), mv = gsl_vector_view_array(m1, N),
+                    sv = gsl_vector_view_array(s1, N);
+    assert_int_equal(gsl_movstat_mad(GSL_MOVSTAT_END_TRUNCATE, &xv.vector, &mv.vector,
+                                     &sv.vector, mw), 0);
+    gsl_movstat_free(mw);
+    dl_rolling_mad(x, N, wins[k], work, m2, s2);
+    for (int i = 0; i < N; i++) {
+      if (m1[i] != m2[i] || s1[i] != s2[i])
+        print_message("window %zu, i %d: gsl %g %g, ours %g %g\n", wins[k], i, m1[i], s1[i],
+                      m2[i], s2[i]);
+      assert_true(m1[i] == m2[i]);
+      assert_true(s1[i] == s2[i]);
+    }
+  }
+  /* short runs (shorter than the window) too */
+  dl_rolling_mad(x, 2, 61, work, m2, s2);
+  assert_true(m2[0] == (x[0] + x[1]) / 2 && m2[1] == m2[0]);
+}
+
 static void flags_turn_wraps_through_north(void **state) {
   (void)state;
   double t[] = {0, 1, 2, 3, 4}, c[] = {350, 355, 0, 5, 10}, v[] = {10, 10, 10, 10, 10};
@@ -502,6 +557,7 @@ static void calib_fit_recovers_a_beta(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(xcorr_recovers_known_shifts),
+      cmocka_unit_test(xcorr_slots_run_in_parallel_with_serial_results),
       cmocka_unit_test(xcorr_flags_weak_peak_on_noise),
       cmocka_unit_test(window_samples_is_odd),
       cmocka_unit_test(grid_interpolates_and_respects_gaps),
@@ -513,6 +569,7 @@ int main(void) {
       cmocka_unit_test(flags_name_and_format),
       cmocka_unit_test(flags_each_rule_fires_where_expected),
       cmocka_unit_test(flags_turn_wraps_through_north),
+      cmocka_unit_test(rolling_mad_equals_gsl),
       cmocka_unit_test(aggregate_segments_roads_townships_district),
       cmocka_unit_test(rank_is_competition_on_rounded_values),
       cmocka_unit_test(grade_thresholds),
