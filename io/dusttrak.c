@@ -107,7 +107,7 @@ static int read_header(dl_lines *r, dt_ctx *c, const dl_inst_opts *o,
   const char *s;
   size_t n;
   int tl, k;
-  char model[64] = "", number[32] = "";
+  char model[40] = "", number[20] = ""; /* both fit out->model */
   int have_cols = 0;
   while ((k = dl_lines_next(r, &s, &n, &tl, e)) == 1) {
     rej->lines++;
