@@ -304,6 +304,17 @@ static int data_line(dt_ctx *c, const char *s, size_t n, uint64_t lineno,
   return -1;
 }
 
+/* Reads a TrakPro export into out (which must be empty): one row per (log
+ * time, channel), values in µg/m³, t = clock reading - o->tz_offset_s (when
+ * have_tz) + o->clock_offset_s. Fills model, serial, interval_s, chan_name.
+ * Every line is counted once in rej: accepted, or rejected by reason: the
+ * header block (header), an empty value (row kept as NAN; a line with every
+ * kept value empty is rejected as missing), non-numeric text, a bad date or
+ * time, too few or extra columns, an unterminated last line (syntax),
+ * control bytes (binary), a time equal to or before the previous accepted
+ * one (duplicate, backwards). A second header block is skipped line by line.
+ * Errors: no column header, no or bad format line, an unknown unit, a
+ * channel option the file lacks (DL_ECONFIG). */
 int dl_read_dusttrak(const char *path, const dl_inst_opts *o, dl_samples *out,
                      dl_rejects *rej, dl_err *e) {
   dl_rejects dummy;
@@ -311,6 +322,8 @@ int dl_read_dusttrak(const char *path, const dl_inst_opts *o, dl_samples *out,
     memset(&dummy, 0, sizeof dummy);
     rej = &dummy;
   }
+  if (out->n || out->nchan)
+    return dl_errf(e, DL_EINTERNAL, "%s: reader given a non-empty sample container", path);
   dt_ctx c;
   memset(&c, 0, sizeof c);
   c.path = path;

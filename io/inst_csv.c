@@ -300,6 +300,19 @@ static int data_line(csv_ctx *c, const char *s, size_t n, uint64_t lineno, dl_sa
   return -1;
 }
 
+/* Reads a headed instrument table into out (which must be empty).
+ * Delimiter: ',' (else ';', else tab) as the header uses. Time: a column
+ * time, time_utc, utc, timestamp, datetime or date_time holding ISO-8601
+ * (a zone makes it UTC; no zone means o's zone, or UTC for a column named
+ * time_utc/utc, or UTC when o has none) or Unix seconds; or columns date
+ * (YYYY-MM-DD) and time (HH:MM:SS[ AM|PM], o's zone). Value columns: every
+ * other column but lat, lon, speed, course, hdop, line, flag, note and the
+ * like; unit from the name ("pm10_mgm3", "PM10 [mg/m3]", "pm10 (ug/m^3)"),
+ * µg/m³ when the name has none. With a 'channel' column and one value
+ * column the table is long (one reading per line, as inspect --samples
+ * writes). Empty or NA values become NAN rows; other rules as
+ * dl_read_dusttrak, per channel in the long form. Quoted fields may not hold
+ * the delimiter. */
 int dl_read_inst_csv(const char *path, const dl_inst_opts *o, dl_samples *out,
                      dl_rejects *rej, dl_err *e) {
   dl_rejects dummy;
@@ -307,6 +320,8 @@ int dl_read_inst_csv(const char *path, const dl_inst_opts *o, dl_samples *out,
     memset(&dummy, 0, sizeof dummy);
     rej = &dummy;
   }
+  if (out->n || out->nchan)
+    return dl_errf(e, DL_EINTERNAL, "%s: reader given a non-empty sample container", path);
   csv_ctx c;
   memset(&c, 0, sizeof c);
   c.path = path;
