@@ -259,6 +259,12 @@ static void manifest_errors_name_line_section_and_key(void **state) {
   /* tags file that is missing */
   expect_error("[run]\nid=r1\ntags = missing.csv\n", DL_ENOINPUT,
                "m.ini:3: [run] key 'tags': cannot read '");
+  /* empty, binary junk, control characters */
+  expect_error("", DL_ECONFIG, "m.ini: no [run] section");
+  expect_error("\x01\x02junk\xff\n[run]\nid=r1\n", DL_ECONFIG,
+               "m.ini:1: expected '[section]' or 'key = value', got '??junk\xff'");
+  expect_error("[run]\nid=r1\nvehicle=a\x01b\n", DL_ECONFIG,
+               "m.ini:3: [run] key 'vehicle': control character in the value");
   dl_manifest m;
   dl_err e;
   assert_int_equal(dl_manifest_read("/nonexistent/m.ini", &m, &e), DL_ENOINPUT);
