@@ -472,12 +472,21 @@ static void check_whole(mctx *c) {
     fail(c, 0, DL_ECONFIG, "no GPS source: add a [gps] section with file = ...");
     return;
   }
-  for (int i = 0; i < m->ngps; i++)
-    if (!m->gps[i].path) {
-      fail(c, m->gps[i].line, DL_ECONFIG, "[gps%s%s]: missing key 'file'",
-           m->gps[i].name[0] ? " " : "", m->gps[i].name);
+  for (int i = 0; i < m->ngps; i++) {
+    const dl_manifest_gps *g = &m->gps[i];
+    const char *sp = g->name[0] ? " " : "";
+    if (!g->path) {
+      fail(c, g->line, DL_ECONFIG, "[gps%s%s]: missing key 'file'", sp, g->name);
       return;
     }
+    int live = !strncmp(g->path, "gpsd://", 7);
+    if (live != (g->format == DL_FMT_GPSD_LIVE) && (g->format != DL_FMT_UNKNOWN || !live)) {
+      fail(c, g->line, DL_ECONFIG,
+           "[gps%s%s]: format gpsd goes with file = gpsd://HOST:PORT, and only with it", sp,
+           g->name);
+      return;
+    }
+  }
   if (m->ninst == 0) {
     fail(c, 0, DL_ECONFIG, "no instrument: add an [instrument NAME] section per inlet");
     return;
@@ -487,6 +496,11 @@ static void check_whole(mctx *c) {
     const char *miss = !in->path ? "file" : (int)in->role < 0 ? "role" : NULL;
     if (miss) {
       fail(c, in->line, DL_ECONFIG, "[instrument %s]: missing key '%s'", in->name, miss);
+      return;
+    }
+    if (!strncmp(in->path, "gpsd://", 7)) {
+      fail(c, in->line, DL_ECONFIG, "[instrument %s]: key 'file': gpsd:// is a GPS source",
+           in->name);
       return;
     }
     if (!c->inst_tz[i] && m->have_tz) {

@@ -259,6 +259,12 @@ static void manifest_errors_name_line_section_and_key(void **state) {
   /* tags file that is missing */
   expect_error("[run]\nid=r1\ntags = missing.csv\n", DL_ENOINPUT,
                "m.ini:3: [run] key 'tags': cannot read '");
+  expect_error("[run]\nid=r1\n[gps]\nfile=g.nmea\nformat=gpsd\n", DL_ECONFIG,
+               "m.ini:3: [gps]: format gpsd goes with file = gpsd://HOST:PORT, and only with it");
+  expect_error("[run]\nid=r1\n[gps x]\nfile=gpsd://h:1\nformat=nmea\n", DL_ECONFIG,
+               "m.ini:3: [gps x]: format gpsd goes with");
+  expect_error("[run]\nid=r1\n[gps x]\nfile=gpsd://h:1\n[instrument a]\nfile=gpsd://h:2\n"
+               "role=ambient\n", DL_ECONFIG, "m.ini:5: [instrument a]: key 'file': gpsd:// is a GPS source");
   /* empty, binary junk, control characters */
   expect_error("", DL_ECONFIG, "m.ini: no [run] section");
   expect_error("\x01\x02junk\xff\n[run]\nid=r1\n", DL_ECONFIG,
