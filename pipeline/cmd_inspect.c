@@ -15,7 +15,7 @@ static const char *const HELP =
     "       dustload inspect --samples [--tz +08:00] [options] INSTFILE\n\n"
     "Detects each file's format and prints: records, accepted and rejected lines\n"
     "by reason (with the first rejected line numbers), UTC time span, sampling\n"
-    "rate, gaps over 5 s, bounding box and distance driven (GPS), channels and\n"
+    "rate, gaps over 5 s (or 1.5 declared log intervals), bounding box and distance driven (GPS), channels and\n"
     "value ranges (instruments).\n\n"
     "GPS formats: NMEA 0183, gpsd JSON (gpspipe -w), gpsd://HOST:PORT (live),\n"
     "GPX 1.0/1.1, GeoLife PLT, CSV (time,lat,lon[,speed,course]).\n"
@@ -75,7 +75,8 @@ static void print_rejects(const dl_rejects *r) {
   }
 }
 
-static void print_span_and_gaps(const double *t, size_t n, const uint64_t *line) {
+static void print_span_and_gaps(const double *t, size_t n, const uint64_t *line,
+                                double gap_s) {
   char a[40], b[40];
   double t0 = INFINITY, t1 = -INFINITY;
   for (size_t i = 0; i < n; i++)
@@ -95,7 +96,7 @@ static void print_span_and_gaps(const double *t, size_t n, const uint64_t *line)
   double longest = 0;
   for (size_t i = 1; i < n; i++) {
     double g = t[i] - t[i - 1];
-    if (g > GAP_S) {
+    if (g > gap_s) {
       if (gaps < 5)
         printf("  gap:        %.0f s after %s (line %llu)\n", g,
                dl_time_iso(t[i - 1], a, sizeof a), (unsigned long long)line[i - 1]);
@@ -103,7 +104,7 @@ static void print_span_and_gaps(const double *t, size_t n, const uint64_t *line)
       if (g > longest) longest = g;
     }
   }
-  printf("  gaps > %.0f s: %zu", GAP_S, gaps);
+  printf("  gaps > %.0f s: %zu", gap_s, gaps);
   if (gaps) printf(" (longest %.0f s)", longest);
   putchar('\n');
 }
@@ -118,7 +119,7 @@ static void summarise_fixes(const dl_fixes *f) {
     if (i) dist += dl_haversine_m(f->lat[i - 1], f->lon[i - 1], f->lat[i], f->lon[i]);
   }
   printf("  fixes:      %zu\n", f->n);
-  print_span_and_gaps(f->t, f->n, f->line);
+  print_span_and_gaps(f->t, f->n, f->line, GAP_S);
   if (f->n) {
     printf("  bbox:       %.7f,%.7f,%.7f,%.7f (lon,lat min, lon,lat max)\n", lo0, la0, lo1, la1);
     printf("  distance:   %.3f km\n", dist / 1000.0);
@@ -154,7 +155,11 @@ static void summarise_samples(const dl_samples *s) {
   if (t && ln)
     for (size_t i = 0; i < s->n; i++)
       if (k == 0 || s->line[i] != ln[k - 1]) t[k] = s->t[i], ln[k++] = s->line[i];
-  if (t && ln) print_span_and_gaps(t, k, ln);
+  /* a 1-minute log is not a run of 60 s gaps */
+  double gap = GAP_S;
+  if (isfinite(s->interval_s) && 1.5 * s->interval_s > gap) gap = 1.5 * s->interval_s;
+  if (s->model[0] && isfinite(s->interval_s)) printf("  log interval: %g s\n", s->interval_s);
+  if (t && ln) print_span_and_gaps(t, k, ln, gap);
   free(t);
   free(ln);
 }
