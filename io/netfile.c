@@ -187,7 +187,17 @@ int dl_secfile_open(const char *path, const char magic[8], uint32_t version, dl_
     goto bad;
   }
   const entry *t = (const entry *)(b + HDR);
-  for (uint32_t i = 0; i < ns; i++) {
+  uint64_t prev_end = HDR + (uint64_t)ns * ENT;
+  for (uint32_t i = 0; i <= ns; i++) {
+    if (i == ns) { /* trailing padding: zero too */
+      for (uint64_t k = prev_end; k < size; k++)
+        if (b[k]) {
+          dl_errf(e, rc, "%s: non-zero byte at %llu after the last section (corrupted file)", path,
+                  (unsigned long long)k);
+          goto bad;
+        }
+      break;
+    }
     char nm[17];
     memcpy(nm, t[i].name, 16);
     nm[16] = 0;
@@ -197,6 +207,17 @@ int dl_secfile_open(const char *path, const char magic[8], uint32_t version, dl_
       dl_errf(e, rc, "%s: section %u ('%s') lies outside the file", path, i, nm);
       goto bad;
     }
+    if (t[i].offset < prev_end) {
+      dl_errf(e, rc, "%s: section '%s' overlaps the one before it", path, nm);
+      goto bad;
+    }
+    for (uint64_t k = prev_end; k < t[i].offset; k++) /* alignment padding is not checksummed: must be 0 */
+      if (b[k]) {
+        dl_errf(e, rc, "%s: non-zero padding byte at %llu before section '%s' (corrupted file)", path,
+                (unsigned long long)k, nm);
+        goto bad;
+      }
+    prev_end = t[i].offset + bytes;
     if (crc_of(b + t[i].offset, bytes) != t[i].crc) {
       dl_errf(e, rc, "%s: section '%s' checksum mismatch (corrupted file)", path, nm);
       goto bad;

@@ -295,14 +295,15 @@ static int pindex_locate(pindex *p, double x, double y) {
     if ((E->y0 > y) == (E->y1 > y)) continue;
     double xi = E->x0 + (y - E->y0) * (E->x1 - E->x0) / (E->y1 - E->y0);
     if (x < xi) {
-      if (!p->parity[E->poly]) p->touched[nt++] = E->poly;
+      if (!(p->parity[E->poly] & 2)) p->touched[nt++] = E->poly; /* bit 1: listed */
       p->parity[E->poly] ^= 1;
+      p->parity[E->poly] |= 2;
     }
   }
   int best = -1;
   for (size_t i = 0; i < nt; i++) {
     uint32_t q = p->touched[i];
-    if (p->parity[q] && (best < 0 || (int)q < best)) best = (int)q;
+    if ((p->parity[q] & 1) && (best < 0 || (int)q < best)) best = (int)q;
     p->parity[q] = 0;
   }
   return best;
