@@ -867,10 +867,11 @@ int dl_netbuild(const dl_netsrc *src, const dl_polyset *town, const dl_polyset *
   double *vtx_x = nb_alloc(out, nv, 8), *vtx_y = nb_alloc(out, nv, 8), *vtx_lat = nb_alloc(out, nv, 8);
   double *vtx_lon = nb_alloc(out, nv, 8), *vtx_off = nb_alloc(out, nv, 8);
   uint32_t *vtx_seg = nb_alloc(out, nv, 4);
+  double *vtx_head = nb_alloc(out, nv, 8);
   if (!node_x || !node_y || !node_lat || !node_lon || !node_osm || !seg_from || !seg_to || !seg_vtx ||
       !seg_fwd || !seg_bwd || !seg_len || !seg_max || !seg_way || !seg_road || !seg_name || !seg_ref ||
       !seg_town || !seg_dist || !seg_class || !seg_oneway || !vtx_x || !vtx_y || !vtx_lat || !vtx_lon ||
-      !vtx_off || !vtx_seg)
+      !vtx_off || !vtx_seg || !vtx_head)
     FAIL_OOM();
   for (size_t i = 0; i < NN; i++)
     if (nmap[i] != DL_NET_NONE) {
@@ -942,6 +943,11 @@ int dl_netbuild(const dl_netsrc *src, const dl_polyset *town, const dl_polyset *
       n->bbox[1] = fmin(n->bbox[1], vtx_lat[v]), n->bbox[3] = fmax(n->bbox[3], vtx_lat[v]);
     }
     seg_len[k] = off; /* identical sum, same order */
+    for (uint32_t q = seg_vtx[k]; q < v; q++) {
+      uint32_t a = q + 1 < v ? q : q - 1; /* last vertex: its segment's last piece */
+      double hd = atan2(vtx_x[a + 1] - vtx_x[a], vtx_y[a + 1] - vtx_y[a]) * (180.0 / M_PI);
+      vtx_head[q] = hd < 0 ? hd + 360.0 : hd;
+    }
   }
   seg_vtx[ns] = v;
   n->n_roads = (uint32_t)roads.n;
@@ -1013,13 +1019,13 @@ int dl_netbuild(const dl_netsrc *src, const dl_polyset *town, const dl_polyset *
   n->seg_road = seg_road, n->seg_township = seg_town, n->seg_district = seg_dist;
   n->seg_name = seg_name, n->seg_ref = seg_ref, n->seg_class = seg_class, n->seg_oneway = seg_oneway;
   n->vtx_x = vtx_x, n->vtx_y = vtx_y, n->vtx_lat = vtx_lat, n->vtx_lon = vtx_lon, n->vtx_off = vtx_off;
-  n->vtx_seg = vtx_seg;
+  n->vtx_seg = vtx_seg, n->vtx_head = vtx_head;
   n->road_name = road_name, n->road_class = road_class;
   n->township_name = names[0], n->district_name = names[1];
   n->str = pool;
 
   /* 8. grid */
-  if (build_grid(out, o->grid_cell > 0 ? o->grid_cell : 50.0)) FAIL_OOM();
+  if (build_grid(out, o->grid_cell > 0 ? o->grid_cell : 70.0)) FAIL_OOM();
 
 done:
   free(perm), free(par), free(nmap), free(keep_seg), free(use), free(clen);

@@ -137,8 +137,7 @@ static void fill_hit(const dl_net *n, uint32_t v, double t, double d2, dl_net_hi
   h->px = ax + t * dx;
   h->py = ay + t * dy;
   h->offset = n->vtx_off[v] + t * (n->vtx_off[v + 1] - n->vtx_off[v]);
-  double hd = atan2(dx, dy) * (180.0 / M_PI);
-  h->heading = hd < 0 ? hd + 360.0 : hd;
+  h->heading = n->vtx_head[v]; /* precomputed: atan2 would cost a third of a radius query */
 }
 
 void dl_net_piece_hit(const dl_net *n, uint32_t v, double x, double y, dl_net_hit *h) {

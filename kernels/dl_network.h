@@ -104,6 +104,10 @@ typedef struct dl_net {
   uint32_t grid_nx, grid_ny, n_items;
   const uint32_t *grid_start;  /* [nx*ny+1] */
   const uint32_t *grid_item;   /* [n_items] piece ids (first vertex index) */
+
+  /* added after the first version of this header */
+  const double *vtx_head;      /* [n_vtx] heading of piece v, as dl_net_hit.heading; a segment's
+                                  last vertex repeats the heading of its last piece */
 } dl_net;
 
 static inline const char *dl_net_str(const dl_net *n, uint32_t off) {

@@ -37,7 +37,7 @@ static const char *const HELP =
     "  --min-island M        drop connected pieces shorter than M metres (default 0:\n"
     "                        keep all; the count is reported either way)\n"
     "  --epsg CODE           projected CRS (default: UTM zone of the data centre)\n"
-    "  --grid-cell M         spatial index cell size in metres (default 50)\n"
+    "  --grid-cell M         spatial index cell size in metres (default 70)\n"
     "  --force               overwrite an existing output\n"
     "  -q, --quiet           no progress on stderr\n\n"
     "info prints key: value lines: nodes, edges, segments, roads, length_km\n"
@@ -122,7 +122,7 @@ static int cmd_import(int argc, char **argv) {
       {"help", no_argument, 0, 'h'},                 {0, 0, 0, 0}};
   const char *osm = NULL, *outp = NULL, *town = NULL, *dist = NULL, *field = "name";
   int gcj = 0, force = 0, epsg = 0, c;
-  dl_netbuild_opts bo = {0, 50.0, 0.0, 0};
+  dl_netbuild_opts bo = {0, 70.0, 0.0, 0};
   char *end;
   quiet = 0;
   optind = 0;

@@ -5,7 +5,7 @@
 
 #include "dl_network.h"
 
-#define DL_NETFILE_VERSION 1
+#define DL_NETFILE_VERSION 2
 
 typedef struct dl_netfile dl_netfile;
 

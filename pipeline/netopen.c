@@ -42,6 +42,7 @@ static const struct {
     F("seg_class", seg_class, 1, 3), F("seg_oneway", seg_oneway, 1, 3),
     F("vtx_x", vtx_x, 8, 5), F("vtx_y", vtx_y, 8, 5), F("vtx_lat", vtx_lat, 8, 5),
     F("vtx_lon", vtx_lon, 8, 5), F("vtx_off", vtx_off, 8, 5), F("vtx_seg", vtx_seg, 4, 5),
+    F("vtx_head", vtx_head, 8, 5),
     F("road_name", road_name, 4, 6), F("road_class", road_class, 1, 6),
     F("township_name", township_name, 4, 7), F("district_name", district_name, 4, 8),
     F("str", str, 1, 9), F("grid_start", grid_start, 4, 10), F("grid_item", grid_item, 4, 11),

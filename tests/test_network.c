@@ -213,6 +213,9 @@ static void radius_and_nearest_match_brute_force(void **state) {
       assert_true(fabs(h.dist - q.hit[i].dist) < 1e-9);
       assert_true(fabs(hypot(q.hit[i].px - x, q.hit[i].py - y) - q.hit[i].dist) < 1e-6);
       assert_true(q.hit[i].offset >= -1e-9 && q.hit[i].offset <= n->seg_len[q.hit[i].seg] + 1e-9);
+      uint32_t v = q.hit[i].piece;
+      double hd = atan2(n->vtx_x[v + 1] - n->vtx_x[v], n->vtx_y[v + 1] - n->vtx_y[v]) * 180 / M_PI;
+      assert_true(fabs((hd < 0 ? hd + 360 : hd) - q.hit[i].heading) < 1e-9);
     }
     for (uint32_t v = 0; v + 1 < n->n_vtx; v++) {
       if (n->vtx_seg[v] != n->vtx_seg[v + 1]) continue;
