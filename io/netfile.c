@@ -1,0 +1,256 @@
+/* netfile.c: the sectioned container of the compiled network: atomic
+ * write, read-only mmap, validation of every byte range and CRC32. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "dl_netio.h"
+
+#define HDR 64
+#define ENT 48
+#define ALIGN 64
+#define BOM 0x01020304u
+#define MAX_SECTIONS 256
+
+/* header: magic[8] version u32 bom u32 nsec u32 hcrc u32 size u64, zero pad
+ * entry:  name[16] elem u32 crc u32 offset u64 count u64 pad[8] */
+typedef struct entry {
+  char name[16];
+  uint32_t elem, crc;
+  uint64_t offset, count;
+  uint8_t pad[8];
+} entry;
+
+_Static_assert(sizeof(entry) == ENT, "section entry layout");
+
+struct dl_secfile {
+  const uint8_t *base;
+  size_t size;
+  uint32_t nsec;
+  const entry *ent;
+};
+
+static uint32_t crc_of(const void *p, uint64_t n) {
+  uLong c = crc32_z(0L, Z_NULL, 0);
+  return (uint32_t)crc32_z(c, (const Bytef *)p, (z_size_t)n);
+}
+
+static int write_all(int fd, const void *p, size_t n) {
+  const char *c = p;
+  while (n) {
+    ssize_t w = write(fd, c, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    c += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+int dl_secfile_write(const char *path, const char magic[8], uint32_t version, const dl_section *sec,
+                     size_t n, int force, dl_err *e) {
+  if (n > MAX_SECTIONS) return dl_errf(e, DL_EINTERNAL, "%s: %zu sections", path, n);
+  struct stat st;
+  if (!force && stat(path, &st) == 0)
+    return dl_errf(e, DL_EEXIST, "%s exists (use --force to overwrite)", path);
+  size_t tlen = strlen(path) + 16;
+  char *tmp = malloc(tlen), *dup = strdup(path);
+  entry *tab = calloc(n ? n : 1, sizeof *tab);
+  uint8_t hdr[HDR];
+  int fd = -1, rc = DL_OK;
+  if (!tmp || !dup || !tab) {
+    rc = dl_errf(e, DL_ENOMEM, "%s: out of memory", path);
+    goto out;
+  }
+  snprintf(tmp, tlen, "%s.tmpXXXXXX", path);
+  fd = mkstemp(tmp);
+  if (fd < 0) {
+    rc = dl_errf(e, DL_ECANTCREAT, "%s: cannot create a temporary file beside it: %s", path, strerror(errno));
+    goto out;
+  }
+  uint64_t off = HDR + (uint64_t)n * ENT;
+  off = (off + ALIGN - 1) / ALIGN * ALIGN;
+  for (size_t i = 0; i < n; i++) {
+    snprintf(tab[i].name, sizeof tab[i].name, "%s", sec[i].name);
+    tab[i].elem = sec[i].elem;
+    tab[i].count = sec[i].count;
+    tab[i].offset = off;
+    tab[i].crc = crc_of(sec[i].data, sec[i].count * sec[i].elem);
+    off += sec[i].count * sec[i].elem;
+    off = (off + ALIGN - 1) / ALIGN * ALIGN;
+  }
+  memset(hdr, 0, sizeof hdr);
+  memcpy(hdr, magic, 8);
+  uint32_t bom = BOM, ns = (uint32_t)n, hcrc = 0;
+  memcpy(hdr + 8, &version, 4);
+  memcpy(hdr + 12, &bom, 4);
+  memcpy(hdr + 16, &ns, 4);
+  memcpy(hdr + 24, &off, 8);
+  hcrc = crc_of(hdr, HDR);
+  hcrc = (uint32_t)crc32_z(hcrc, (const Bytef *)tab, n * ENT);
+  memcpy(hdr + 20, &hcrc, 4);
+  static const uint8_t zeros[ALIGN];
+  uint64_t pos = HDR + (uint64_t)n * ENT;
+  if (write_all(fd, hdr, HDR) || write_all(fd, tab, n * ENT)) goto ioerr;
+  for (size_t i = 0; i < n; i++) {
+    if (write_all(fd, zeros, tab[i].offset - pos)) goto ioerr;
+    if (write_all(fd, sec[i].data, sec[i].count * sec[i].elem)) goto ioerr;
+    pos = tab[i].offset + sec[i].count * sec[i].elem;
+  }
+  if (write_all(fd, zeros, off - pos)) goto ioerr;
+  if (fsync(fd) || close(fd)) {
+    fd = -1;
+    goto ioerr;
+  }
+  fd = -1;
+  if (rename(tmp, path)) {
+    rc = dl_errf(e, DL_ECANTCREAT, "%s: cannot rename the temporary file into place: %s", path, strerror(errno));
+    unlink(tmp);
+    goto out;
+  }
+  int dfd = open(dirname(dup), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {
+    fsync(dfd); /* make the rename durable */
+    close(dfd);
+  }
+  goto out;
+ioerr:
+  rc = dl_errf(e, DL_EIO, "%s: writing %s failed: %s", path, tmp, strerror(errno));
+  if (fd >= 0) close(fd);
+  unlink(tmp);
+out:
+  free(tmp), free(dup), free(tab);
+  return rc;
+}
+
+int dl_secfile_open(const char *path, const char magic[8], uint32_t version, dl_secfile **out,
+                    dl_err *e) {
+  *out = NULL;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return dl_errf(e, DL_ENOINPUT, "%s: cannot open: %s", path, strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return dl_errf(e, DL_ENOINPUT, "%s: not a regular file", path);
+  }
+  size_t size = (size_t)st.st_size;
+  if (size < HDR) {
+    close(fd);
+    return dl_errf(e, DL_EFORMAT, "%s: truncated: %zu bytes, a network file has at least %d", path, size, HDR);
+  }
+  void *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (m == MAP_FAILED) return dl_errf(e, DL_EIO, "%s: cannot map: %s", path, strerror(errno));
+  const uint8_t *b = m;
+  int rc = DL_EFORMAT;
+  uint32_t ver, bom, ns, hcrc;
+  uint64_t fsize;
+  memcpy(&ver, b + 8, 4), memcpy(&bom, b + 12, 4), memcpy(&ns, b + 16, 4), memcpy(&hcrc, b + 20, 4);
+  memcpy(&fsize, b + 24, 8);
+  if (memcmp(b, magic, 8)) {
+    dl_errf(e, rc, "%s: not a dustload network file (bad magic)", path);
+    goto bad;
+  }
+  if (bom != BOM) {
+    dl_errf(e, rc, "%s: written with the other byte order (mark %08x)", path, bom);
+    goto bad;
+  }
+  if (ver != version) {
+    dl_errf(e, rc, "%s: format version %u, this dustload reads version %u (re-import the network)", path, ver,
+            version);
+    goto bad;
+  }
+  if (fsize != size) {
+    dl_errf(e, rc, "%s: %s: header says %llu bytes, the file has %zu", path,
+            size < fsize ? "truncated" : "has extra bytes", (unsigned long long)fsize, size);
+    goto bad;
+  }
+  if (ns > MAX_SECTIONS || HDR + (uint64_t)ns * ENT > size) {
+    dl_errf(e, rc, "%s: section table of %u entries does not fit", path, ns);
+    goto bad;
+  }
+  uint8_t h0[HDR];
+  memcpy(h0, b, HDR);
+  memset(h0 + 20, 0, 4);
+  uint32_t c = (uint32_t)crc32_z(crc_of(h0, HDR), b + HDR, (z_size_t)ns * ENT);
+  if (c != hcrc) {
+    dl_errf(e, rc, "%s: header checksum mismatch (corrupted file)", path);
+    goto bad;
+  }
+  const entry *t = (const entry *)(b + HDR);
+  uint64_t prev_end = HDR + (uint64_t)ns * ENT;
+  for (uint32_t i = 0; i <= ns; i++) {
+    if (i == ns) { /* trailing padding: zero too */
+      for (uint64_t k = prev_end; k < size; k++)
+        if (b[k]) {
+          dl_errf(e, rc, "%s: non-zero byte at %llu after the last section (corrupted file)", path,
+                  (unsigned long long)k);
+          goto bad;
+        }
+      break;
+    }
+    char nm[17];
+    memcpy(nm, t[i].name, 16);
+    nm[16] = 0;
+    uint64_t bytes = t[i].count * (uint64_t)t[i].elem;
+    if (t[i].elem == 0 || t[i].elem > 4096 || t[i].count > size / t[i].elem || t[i].offset % ALIGN ||
+        t[i].offset > size || bytes > size - t[i].offset || memchr(t[i].name, 0, 16) == NULL) {
+      dl_errf(e, rc, "%s: section %u ('%s') lies outside the file", path, i, nm);
+      goto bad;
+    }
+    if (t[i].offset < prev_end) {
+      dl_errf(e, rc, "%s: section '%s' overlaps the one before it", path, nm);
+      goto bad;
+    }
+    for (uint64_t k = prev_end; k < t[i].offset; k++) /* alignment padding is not checksummed: must be 0 */
+      if (b[k]) {
+        dl_errf(e, rc, "%s: non-zero padding byte at %llu before section '%s' (corrupted file)", path,
+                (unsigned long long)k, nm);
+        goto bad;
+      }
+    prev_end = t[i].offset + bytes;
+    if (crc_of(b + t[i].offset, bytes) != t[i].crc) {
+      dl_errf(e, rc, "%s: section '%s' checksum mismatch (corrupted file)", path, nm);
+      goto bad;
+    }
+  }
+  dl_secfile *f = malloc(sizeof *f);
+  if (!f) {
+    munmap(m, size);
+    return dl_errf(e, DL_ENOMEM, "%s: out of memory", path);
+  }
+  f->base = b, f->size = size, f->nsec = ns, f->ent = t;
+  *out = f;
+  return DL_OK;
+bad:
+  munmap(m, size);
+  return rc;
+}
+
+const void *dl_secfile_get(const dl_secfile *f, const char *name, uint32_t elem, uint64_t *count) {
+  *count = 0;
+  for (uint32_t i = 0; i < f->nsec; i++)
+    if (!strncmp(f->ent[i].name, name, 16)) {
+      if (f->ent[i].elem != elem) return NULL;
+      *count = f->ent[i].count;
+      return f->base + f->ent[i].offset;
+    }
+  return NULL;
+}
+
+uint64_t dl_secfile_size(const dl_secfile *f) { return f->size; }
+
+void dl_secfile_close(dl_secfile *f) {
+  if (!f) return;
+  munmap((void *)f->base, f->size);
+  free(f);
+}
