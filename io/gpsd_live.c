@@ -112,6 +112,7 @@ int dl_read_gpsd_live(const char *url, const dl_gps_opts *o, dl_fixes *out,
         connected = 1;
         continue;
       }
+      /* live_retries attempts after the first, 0.5 s apart doubling to 8 s */
       if (++failures > o->live_retries) break;
       double left = deadline - now_s();
       sleep_s(backoff < left ? backoff : left);
@@ -133,7 +134,6 @@ int dl_read_gpsd_live(const char *url, const dl_gps_opts *o, dl_fixes *out,
       snprintf(last_err, sizeof last_err, "gpsd at %.200s:%s closed the connection", host, port);
       gps_close(&gd);
       connected = 0;
-      if (++failures > o->live_retries) break;
       continue; /* reconnect at once; backoff applies if that fails */
     }
     if (k == 0 || !msg[0]) continue;
