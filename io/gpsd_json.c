@@ -32,6 +32,7 @@ int dl_read_gpsd_json(const char *path, const dl_gps_opts *o, dl_fixes *out,
   size_t first = out->n;
   double sky_hdop = NAN; /* from the last SKY report */
   int sky_used = -1;
+  uint64_t reports = 0; /* lines that were gpsd reports (objects with a class) */
   const char *line;
   size_t len;
   int too_long;
@@ -56,6 +57,7 @@ int dl_read_gpsd_json(const char *path, const dl_gps_opts *o, dl_fixes *out,
     }
     const char *cls = json_string_value(json_object_get(obj, "class"));
     int why = -1, bad = 0;
+    if (cls) reports++;
     if (!cls) {
       why = DL_REJ_SYNTAX;
     } else if (!strcmp(cls, "SKY")) {
@@ -117,7 +119,15 @@ int dl_read_gpsd_json(const char *path, const dl_gps_opts *o, dl_fixes *out,
     rej->accepted++;
   }
   if (rc < 0) goto done;
-  rc = r.lineno ? DL_OK : dl_errf(e, DL_ENODATA, "%s: empty file", path);
+  if (!r.lineno)
+    rc = dl_errf(e, DL_ENODATA, "%s: empty file", path);
+  else if (!reports)
+    rc = dl_errf(e, DL_EFORMAT,
+                 "%s: no gpsd report in %llu lines (expected JSON objects with a \"class\" "
+                 "member, as written by gpspipe -w)",
+                 path, (unsigned long long)r.lineno);
+  else
+    rc = DL_OK;
 done:
   dl_lines_close(&r);
   return rc;

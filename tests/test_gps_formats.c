@@ -416,6 +416,10 @@ static void gpsd_json_rejects_malformed_lines(void **state) {
   x = read_gps(WRITE_TMP("empty.json", ""), DL_FMT_GPSD_JSON);
   assert_int_equal(x->rc, DL_ENODATA);
   run_free(x);
+  x = read_gps(WRITE_TMP("junk.json", "\x7f" "ELF\x02\x01\n\x00\x00\ngarbage\n[1]\n"), DL_FMT_GPSD_JSON);
+  assert_int_equal(x->rc, DL_EFORMAT);
+  assert_non_null(strstr(x->e.msg, "no gpsd report in 4 lines"));
+  run_free(x);
 }
 
 /* ---- live gpsd -------------------------------------------------------- */
