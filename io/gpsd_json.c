@@ -1,6 +1,9 @@
 /* gpsd_json.c: gpsd JSON reports as written by `gpspipe -w`: one object a
  * line; TPV objects with a 2D/3D fix become fixes, SKY objects supply the
- * HDOP and satellite count carried to the TPVs that follow. */
+ * HDOP and satellite count carried to the TPVs that follow (gpsd 3.22's SKY
+ * has no time, so it cannot be matched to its epoch). Decoded with jansson,
+ * not libgps: libgps_json_unpack() is exported but in no installed header,
+ * and it accepts truncated objects and bad times without an error. */
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>

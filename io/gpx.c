@@ -1,5 +1,9 @@
 /* gpx.c: GPX 1.0 / 1.1 track points, streamed through expat in fixed
- * chunks so that a file with no line breaks costs no more than one chunk. */
+ * chunks so that a file with no line breaks costs no more than one chunk.
+ * Only <trkpt> becomes a fix; <rtept> and <wpt> (planned routes, marked
+ * places) are counted as unsupported. Record numbers are the XML line of the
+ * <trkpt>, except when the first 64 KiB hold no line break (one-line exports
+ * such as Garmin's): then the 1-based index of the point element. */
 #include <errno.h>
 #include <expat.h>
 #include <fcntl.h>
