@@ -9,6 +9,7 @@
 
 #include "dl_io.h"
 #include "dl_lines.h"
+#include "dl_time.h"
 #include "timeparse_inst.h"
 
 #define MAXCOLS 64
@@ -197,7 +198,7 @@ static int row_time(csv_ctx *c, const char **f, size_t *fl, double *t) {
     size_t n = fl[c->time_col];
     trim(&s, &n);
     int zoned;
-    if (tpi_iso8601(s, n, &local, &zoned)) {
+    if (dl_parse_iso8601_zone(s, n, &local, &zoned) == 0) {
       *t = local + (zoned || c->time_is_utc ? 0 : c->zone_shift) + c->clock;
       return 1;
     }

@@ -7,6 +7,7 @@
 
 #include "dl_lines.h"
 #include "manifest.h"
+#include "dl_time.h"
 #include "timeparse_inst.h"
 
 static const char *const tag_names[DL_TAG__N] = {
@@ -65,7 +66,7 @@ static void trim(const char **s, size_t *n) {
 static int tag_time(const char *path, uint64_t ln, const char *what, const char *s, size_t n,
                     double tz, int have_tz, double *t, dl_err *e) {
   int zoned;
-  if (!tpi_iso8601(s, n, t, &zoned))
+  if (dl_parse_iso8601_zone(s, n, t, &zoned) != 0)
     return dl_errf(e, DL_EFORMAT,
                    "%s:%llu: %s time: expected ISO-8601 like 2024-05-14T09:30:00Z or "
                    "2024-05-14 17:30:00+08:00, got '%.*s'",

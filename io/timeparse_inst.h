@@ -88,24 +88,6 @@ static inline int tpi_time_of_day(const char *s, size_t n, double *sod) {
   return 1;
 }
 
-/* Zone designator "Z", "+HH", "+HHMM", "+HH:MM" (or '-'): 1 and seconds
- * east of UTC. */
-static inline int tpi_zone(const char *s, size_t n, double *off) {
-  if (n == 1 && (s[0] == 'Z' || s[0] == 'z')) {
-    *off = 0;
-    return 1;
-  }
-  if (n < 3 || (s[0] != '+' && s[0] != '-')) return 0;
-  size_t i = 1;
-  int hh, mm = 0;
-  if (!tpi_uint(s, n, &i, 2, 2, &hh)) return 0;
-  if (i < n && s[i] == ':') i++;
-  if (i < n && !tpi_uint(s, n, &i, 2, 2, &mm)) return 0;
-  if (i != n || hh > 14 || mm > 59) return 0;
-  *off = (s[0] == '-' ? -1 : 1) * (hh * 3600.0 + mm * 60.0);
-  return 1;
-}
-
 /* ISO-8601 date "YYYY-MM-DD" (or "YYYY/MM/DD"): 1 and days since 1970. */
 static inline int tpi_iso_date(const char *s, size_t n, size_t *i, int64_t *days) {
   int y, m, d;
@@ -116,33 +98,6 @@ static inline int tpi_iso_date(const char *s, size_t n, size_t *i, int64_t *days
   if (!tpi_uint(s, n, i, 1, 2, &m) || *i >= n || s[(*i)++] != sep) return 0;
   if (!tpi_uint(s, n, i, 1, 2, &d) || !tpi_date_ok(y, m, d)) return 0;
   *days = dl_days_from_civil(y, (unsigned)m, (unsigned)d);
-  return 1;
-}
-
-/* ISO-8601 date and time: "YYYY-MM-DD[T| ]HH:MM[:SS[.fff]][Z|±HH[:MM]]".
- * Returns 1 with *t = seconds since 1970 of the written clock reading minus
- * the zone when one is given (*zoned = 1), or the bare clock reading read as
- * UTC (*zoned = 0; the caller applies its own zone). */
-static inline int tpi_iso8601(const char *s, size_t n, double *t, int *zoned) {
-  size_t i = 0;
-  int64_t days;
-  while (n && s[n - 1] == ' ') n--;
-  while (i < n && s[i] == ' ') i++;
-  if (!tpi_iso_date(s, n, &i, &days)) return 0;
-  if (i >= n || (s[i] != 'T' && s[i] != 't' && s[i] != ' ')) return 0;
-  i++;
-  size_t j = i; /* the time runs up to a zone designator */
-  while (j < n && s[j] != 'Z' && s[j] != 'z' && s[j] != '+' && s[j] != '-') j++;
-  size_t tend = j;
-  while (tend > i && s[tend - 1] == ' ') tend--;
-  double sod, off = 0;
-  if (!tpi_time_of_day(s + i, tend - i, &sod)) return 0;
-  *zoned = 0;
-  if (j < n) {
-    if (!tpi_zone(s + j, n - j, &off)) return 0;
-    *zoned = 1;
-  }
-  *t = (double)days * 86400.0 + sod - off;
   return 1;
 }
 
