@@ -17,10 +17,8 @@
 #include "dl_proc.h"
 #include "manifest.h"
 
-/* Match status of a sample (the same words as `dustload match`). */
-enum { DL_MATCH_UNMATCHED = 0, DL_MATCH_MATCHED = 1, DL_MATCH_INTERPOLATED = 2,
-       DL_MATCH_OUTLIER = 3 };
-const char *dl_match_status_name(int s);
+/* Match status of a sample: the codes of the matcher (kernels/dl_match.h). */
+enum { DL_RUN_MATCHED = 0, DL_RUN_INTERPOLATED = 1, DL_RUN_OUTLIER = 2, DL_RUN_UNMATCHED = 3 };
 
 typedef struct dl_run_opts {
   const char *manifest;

@@ -19,15 +19,6 @@
  * are a clock or zone mistake, not a run. */
 #define DL_RUN_MAX_SPAN_S (72.0 * 3600.0)
 
-const char *dl_match_status_name(int s) {
-  switch (s) {
-    case DL_MATCH_MATCHED: return "matched";
-    case DL_MATCH_INTERPOLATED: return "interpolated";
-    case DL_MATCH_OUTLIER: return "outlier";
-    default: return "unmatched";
-  }
-}
-
 void dl_run_progress(const dl_run *r, const char *fmt, ...) {
   if (r->opts.quiet) return;
   va_list ap;
@@ -183,10 +174,11 @@ static int read_instrument(dl_run *r, int i, dl_err *e) {
     for (int c = 0; c < s.nchan; c++)
       snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", c ? ", " : "",
                s.chan_name[c]);
+    int nchan = s.nchan;
     dl_samples_free(&s);
     return dl_errf(e, DL_ECONFIG,
                    "%s:%d: [instrument %s]: %s has %d channels (%s): name one with channel =",
-                   r->m.path, in->line, in->name, in->path, s.nchan, names);
+                   r->m.path, in->line, in->name, in->path, nchan, names);
   }
   double *t = malloc((s.n ? s.n : 1) * sizeof *t), *v = malloc((s.n ? s.n : 1) * sizeof *v);
   if (!t || !v) {

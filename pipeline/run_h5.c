@@ -65,7 +65,7 @@ static int write_samples(dl_h5 *h, const dl_run *r, dl_err *e) {
   TRY(dl_h5_column(h, "/samples/match_distance", DL_H5_F64, r->match_dist, n, "m",
                    "distance from the position to the matched segment", e));
   TRY(dl_h5_column(h, "/samples/match_status", DL_H5_U8, r->match_status, n, "1",
-                   "0 unmatched, 1 matched, 2 interpolated, 3 outlier", e));
+                   "0 matched, 1 interpolated (placed on the path by time), 2 outlier, 3 unmatched", e));
 out:
   free(nanc);
   return rc;

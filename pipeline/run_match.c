@@ -26,7 +26,7 @@ static int alloc_match(dl_run *r, dl_err *e) {
   for (size_t i = 0; i < r->n; i++) {
     r->segment[i] = -1;
     r->offset[i] = r->match_dist[i] = NAN;
-    r->match_status[i] = DL_MATCH_UNMATCHED;
+    r->match_status[i] = DL_RUN_UNMATCHED;
   }
   return DL_OK;
 }
@@ -88,7 +88,7 @@ static int match_nearest(dl_run *r, dl_err *e) {
     r->segment[i] = (int32_t)best->seg;
     r->offset[i] = best->offset;
     r->match_dist[i] = best->dist;
-    r->match_status[i] = DL_MATCH_MATCHED;
+    r->match_status[i] = DL_RUN_MATCHED;
     r->match_matched++;
     sumd += best->dist;
     if (!in_run && r->match_matched > 1) r->match_breaks++;
