@@ -143,17 +143,19 @@ static double bearing_deg(double la1, double lo1, double la2, double lo2) {
 /* Fills missing speed/course (GPX, CSV without them) from the neighbouring
  * fixes, never across a gap over max_gap. */
 static void fixes_derive_motion(dl_fixes *f, double max_gap) {
+  /* a 4 s baseline: GPS position noise over 2 s would make speed (cubed
+   * later) and acceleration useless */
   for (size_t i = 0; i < f->n; i++) {
     if (isfinite(f->speed[i]) && isfinite(f->course[i])) continue;
-    size_t a = i > 0 ? i - 1 : i, b = i + 1 < f->n ? i + 1 : i;
-    if (a > 0 && a < i && f->t[i] - f->t[a] > max_gap) a = i;
-    if (b > i && f->t[b] - f->t[i] > max_gap) b = i;
+    size_t a = i, b = i;
+    while (a > 0 && i - a < 2 && f->t[i] - f->t[a - 1] <= 2 * max_gap && isfinite(f->lat[a - 1])) a--;
+    while (b + 1 < f->n && b - i < 2 && f->t[b + 1] - f->t[i] <= 2 * max_gap && isfinite(f->lat[b + 1])) b++;
     if (a == b || !isfinite(f->lat[a]) || !isfinite(f->lat[b])) continue;
     double dt = f->t[b] - f->t[a];
     if (!(dt > 0) || dt > 2 * max_gap) continue;
     double d = dl_haversine_m(f->lat[a], f->lon[a], f->lat[b], f->lon[b]);
     if (!isfinite(f->speed[i])) f->speed[i] = d / dt;
-    if (!isfinite(f->course[i]) && d > 0.5)
+    if (!isfinite(f->course[i]) && d > 2.0)
       f->course[i] = bearing_deg(f->lat[a], f->lon[a], f->lat[b], f->lon[b]);
   }
 }
@@ -527,21 +529,28 @@ int dl_run_clocks(dl_run *r, dl_err *e) {
               p->lag_min_drive_s);
       continue;
     }
-    /* (a) background against this tyre inlet: both see the ambient air */
+    /* (a) background against this tyre inlet: both see the ambient air, but
+     * the tyre's excess dominates its level, so compare second-to-second
+     * changes (passing trucks, gusts); weak means the declared clocks stand */
     dl_lag lb;
     double rb = 0;
-    rc = dl_xcorr_lag(xc, 0, r->bg, r->tyre[k], n, r->hz, bound, p->lag_min_corr, &lb, e);
+    for (size_t j = 0; j + 1 < n; j++) {
+      x[j] = r->bg[j + 1] - r->bg[j];
+      bgs[j] = r->tyre[k][j + 1] - r->tyre[k][j];
+    }
+    rc = dl_xcorr_lag(xc, 0, x, bgs, n - 1, r->hz, bound, p->lag_min_corr, &lb, e);
     if (rc == DL_ENODATA) rc = DL_OK, lb.weak = 1;
     if (rc) break;
     if (!lb.weak) rb = lb.lag_s; /* bg lags the tyre by rb: its corrected time is t - rb */
     if (k == 0) {
       dl_run_lag *B = &r->lag[r->bg_idx];
       B->found_s = rb;
-      B->peak = lb.weak ? NAN : lb.peak;
+      B->peak = lb.peak;
       if (lb.weak)
-        set_how(B, "background vs %s peak weak: follows %s", L->name, L->name);
+        set_how(B, "changes vs %s: weak peak %.2f, declared clock kept", L->name, lb.peak);
       else
-        set_how(B, "aligned on %s (peak %.2f), then moved with it", L->name, lb.peak);
+        set_how(B, "aligned on %s by their changes (peak %.2f), then moved with it", L->name,
+                lb.peak);
       r->inst_shift[r->bg_idx] = rb;
     }
     /* (b) excess with the background so aligned, against v^3 */
@@ -572,7 +581,7 @@ int dl_run_clocks(dl_run *r, dl_err *e) {
     L->found_s = lt.lag_s;
     r->inst_shift[i] = lt.lag_s;
     set_how(L, "refined from tyre excess vs v^3");
-    if (k == 0) {
+    if (k == 0 && !lb.weak) {
       r->lag[r->bg_idx].found_s = rb + lt.lag_s;
       r->inst_shift[r->bg_idx] = rb + lt.lag_s;
     }
