@@ -112,6 +112,20 @@ file = 2019_09_25_h091000_KAN_DT8530.csv
 role = ambient
 EOF
 "$DL" run -q "$T/ok.ini" -o "$T/ok.h5" >/dev/null 2>&1 || fail "copied manifest fails"
+# operator tags: local-time interval [10:00:00, 10:05:00) IST flags exactly 300 samples TAGGED
+printf 'start,end,reason,note\n2019-09-25T10:00:00,2019-09-25T10:05:00,wet_road,sprinkler truck\n' >"$T/tags.csv"
+sed 's/^id = t1/id = t1\ntags = tags.csv/' "$T/ok.ini" >"$T/tagged.ini"
+"$DL" run -q "$T/tagged.ini" -o "$T/tagged.h5" >/dev/null 2>"$T/err" || fail "tagged run: $(cat "$T/err")"
+$PY - "$T/tagged.h5" <<'EOF' || fail "TAGGED flags"
+import sys, h5py, numpy as np, datetime as dt
+f = h5py.File(sys.argv[1], "r")
+s = f["samples"]
+t, fl = s["time"][()], s["flags"][()].astype(np.int64)
+a = dt.datetime(2019, 9, 25, 4, 30, tzinfo=dt.timezone.utc).timestamp()
+tagged = (fl & (1 << 9)) != 0
+assert tagged.sum() == 300 and np.all(tagged[(t >= a) & (t < a + 300)]), tagged.sum()
+assert "tags" in f.attrs["input_files"]
+EOF
 expect 66 "none.ini: cannot open" "$T/none.ini"
 sed 's/^tz = .*/tz = +25:00/' "$T/ok.ini" | mk badtz.ini
 expect 78 "badtz.ini:3" "$T/badtz.ini"
