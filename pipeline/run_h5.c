@@ -236,9 +236,11 @@ static int write_root(dl_h5 *h, const dl_run *r, dl_err *e) {
                              L->declared_delay_s, L->found_s, L->peak, L->how);
     char an[96];
     snprintf(an, sizeof an, "lag_%s_s", L->name);
-    /* total shift from the instrument clock to UTC beyond the zone */
-    double tot[3] = {L->declared_clock_s, L->declared_delay_s, L->found_s};
-    TRY(dl_h5_attr_f64v(h, "/", an, tot, 3, e));
+    /* declared clock offset, declared inlet delay, correction found, and the
+     * resulting intake shift (UTC of the air = instrument clock - zone + shift) */
+    double tot[4] = {L->declared_clock_s, L->declared_delay_s, L->found_s,
+                     L->declared_clock_s - L->declared_delay_s - L->found_s};
+    TRY(dl_h5_attr_f64v(h, "/", an, tot, 4, e));
   }
   TRY(dl_h5_attr_str(h, "/", "lags", buf, e));
   TRY(dl_h5_attr_str(h, "/", "dust_load_available",
