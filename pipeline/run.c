@@ -519,7 +519,15 @@ int dl_run_clocks(dl_run *r, dl_err *e) {
   double *v3 = malloc(n * sizeof *v3), *x = malloc(n * sizeof *x), *bgs = malloc(n * sizeof *bgs);
   int rc = DL_OK;
   if (!v3 || !x || !bgs) rc = dl_errf(e, DL_ENOMEM, "out of memory for the lag search");
-  if (!rc) dl_speed_cube(r->speed, n, v3);
+  /* In log space: ln ΔC = ln T_ref(load) + n ln v + const, so the load,
+   * which changes by orders of magnitude from one segment to the next, is a
+   * piecewise-constant offset there instead of a multiplier that swamps v^3
+   * in a linear correlation. Starts and stops are the strongest v^3
+   * events, so only standstill (no v^3 to speak of) is left out. */
+  if (!rc) {
+    dl_speed_cube(r->speed, n, v3);
+    for (size_t j = 0; j < n; j++) v3[j] = r->speed[j] >= 0.5 ? log(v3[j]) : NAN;
+  }
   for (int k = 0; k < r->ntyre && !rc; k++) {
     int i = r->tyre_idx[k];
     dl_run_lag *L = &r->lag[i];
@@ -564,6 +572,7 @@ int dl_run_clocks(dl_run *r, dl_err *e) {
     }
     const double *ty[1] = {r->tyre[k]};
     dl_excess(ty, 1, bgs, n, x);
+    for (size_t j = 0; j < n; j++) x[j] = x[j] > 0 ? log(x[j]) : NAN;
     dl_lag lt;
     rc = dl_xcorr_lag(xc, 0, x, v3, n, r->hz, bound, p->lag_min_corr, &lt, e);
     if (rc == DL_ENODATA) {
