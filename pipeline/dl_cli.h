@@ -19,6 +19,7 @@ int dl_cmd_inspect(int argc, char **argv);
 int dl_cmd_network(int argc, char **argv);
 int dl_cmd_run(int argc, char **argv);
 int dl_cmd_calibrate(int argc, char **argv);
+int dl_cmd_simulate(int argc, char **argv);
 
 /* Prints "dustload CMD: message" for e and returns its sysexits code. */
 int dl_cli_fail(const char *cmd, const dl_err *e);
