@@ -72,8 +72,8 @@ for k in a:
     same = a[k].tolist() == b[k].tolist() if a[k].dtype.kind == "O" else a[k].tobytes() == b[k].tobytes()
     assert a[k].shape == b[k].shape and same, f"{k} differs"
 EOF
-CHK=${DL_SHARED:+$DL_SHARED/../checks/check.sh}
-if [ -n "${CHK:-}" ] && [ -x "$CHK" ] && [ -d "$DL_SHARED/beijing_roadnet_osm2013" ]; then
+CHK=${DL_SHARED:+$DL_SHARED/checks/check.sh}
+if [ -n "${CHK:-}" ] && [ -x "$CHK" ] && [ -d "$DL_SHARED/data/beijing_roadnet_osm2013" ]; then
   out=$("$CHK" "$DL" run) || fail "independent check: $out"
   echo "$out"
 fi

@@ -9,8 +9,8 @@
 set -u
 DL=${DL_BIN:?}; SH=${DL_SHARED:-}
 PY=/usr/bin/python3
-GEN=$SH/../checks/gen_traces.py
-PBF=$SH/beijing_roadnet_osm2013/beijing_5thring_2013.osm.pbf
+GEN=$SH/checks/gen_traces.py
+PBF=$SH/data/beijing_roadnet_osm2013/beijing_5thring_2013.osm.pbf
 [ -n "$SH" ] && [ -f "$GEN" ] && [ -f "$PBF" ] || { echo "skip: needs ../shared (gen_traces.py, 5th-ring OSM)"; exit 77; }
 $PY -c 'import h5py, numpy, pyproj' 2>/dev/null || { echo "skip: /usr/bin/python3 lacks h5py/numpy/pyproj"; exit 77; }
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
