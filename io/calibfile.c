@@ -12,7 +12,7 @@
 
 #include <ini.h>
 
-#include "tables.h"
+#include "dl_simwrite.h"
 
 typedef struct cctx {
   const char *path;
@@ -112,8 +112,8 @@ int dl_calib_file_read(const char *path, dl_calib_file *c, dl_err *e) {
 
 int dl_calib_file_write(const char *path, const dl_calib_file *c, const char *comment, int force,
                         dl_err *e) {
-  dl_afile a;
-  int rc = dl_afile_open(&a, path, force, e);
+  dl_outfile a;
+  int rc = dl_outfile_open(&a, path, force, e);
   if (rc) return rc;
   FILE *f = a.f;
   fprintf(f, "; dustload calibration: sL = a * max(T_ref_mean, 0)^beta (sL in g/m2, T_ref_mean "
@@ -134,7 +134,7 @@ int dl_calib_file_write(const char *path, const dl_calib_file *c, const char *co
       p += len + (nl != NULL);
     }
   }
-  return dl_afile_commit(&a, e);
+  return dl_outfile_commit(&a, e);
 }
 
 /* ---- run file columns -------------------------------------------------- */

@@ -4,7 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "tables.h"
+#include "dl_simwrite.h"
 
 static void json_str(FILE *f, const char *s) {
   fputc('"', f);
@@ -28,8 +28,8 @@ static void json_num(FILE *f, double v, const char *fmt) {
 
 int dl_geojson_write_segments(const char *path, const dl_geo_segment *s, size_t n, int force,
                               dl_err *e) {
-  dl_afile a;
-  int rc = dl_afile_open(&a, path, force, e);
+  dl_outfile a;
+  int rc = dl_outfile_open(&a, path, force, e);
   if (rc) return rc;
   FILE *f = a.f;
   fputs("{\"type\":\"FeatureCollection\",\"features\":[", f);
@@ -58,5 +58,5 @@ int dl_geojson_write_segments(const char *path, const dl_geo_segment *s, size_t 
     fputs("}}", f);
   }
   fputs("\n]}\n", f);
-  return dl_afile_commit(&a, e);
+  return dl_outfile_commit(&a, e);
 }

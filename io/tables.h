@@ -1,5 +1,5 @@
-/* tables.h: small text outputs written atomically (temporary file beside
- * the target, fsync, rename): ranking tables as CSV and Markdown. */
+/* tables.h: ranking tables as CSV (written atomically through
+ * dl_outfile of dl_simwrite.h) and Markdown sections. */
 #ifndef DL_TABLES_H
 #define DL_TABLES_H
 
@@ -7,23 +7,6 @@
 #include <stdio.h>
 
 #include "dl_base.h"
-
-/* ---- atomic text file ------------------------------------------------- */
-typedef struct dl_afile {
-  FILE *f;
-  char *path, *tmp;
-  int force;
-} dl_afile;
-
-/* Opens "DIR/.NAME.tmp.PID" for path. DL_EEXIST when path exists and
- * !force; DL_ECANTCREAT when the temporary file cannot be created. */
-int dl_afile_open(dl_afile *a, const char *path, int force, dl_err *e);
-/* Flushes, fsyncs, closes and moves the file into place (never replacing
- * an existing file without force; checked atomically). On failure the
- * temporary file is removed. Frees a's strings in every case. */
-int dl_afile_commit(dl_afile *a, dl_err *e);
-/* Closes and removes the temporary file (a may be unopened). */
-void dl_afile_abort(dl_afile *a);
 
 /* ---- ranking tables ---------------------------------------------------- */
 typedef struct dl_table_row {

@@ -7,6 +7,7 @@
 
 #include "dl_run.h"
 #include "geojson_out.h"
+#include "dl_simwrite.h"
 #include "tables.h"
 
 /* Rows of a ranked group in rank order (ties by id, NAN last); keep(i)
@@ -95,8 +96,8 @@ int dl_run_write_tables(const dl_run *r, const char *dir, int force, dl_err *e) 
   if (!rc) {
     char path[4200];
     snprintf(path, sizeof path, "%s/ranking.md", dir);
-    dl_afile f;
-    rc = dl_afile_open(&f, path, force, e);
+    dl_outfile f;
+    rc = dl_outfile_open(&f, path, force, e);
     if (!rc) {
       fprintf(f.f, "# Road dust load, run %s%s%s\n\n", r->m.run_id, r->m.vehicle[0] ? ", vehicle " : "",
               r->m.vehicle);
@@ -105,7 +106,7 @@ int dl_run_write_tables(const dl_run *r, const char *dir, int force, dl_err *e) 
               r->p.calib_a, r->p.calib_beta, r->calib_source,
               r->have_net ? "" : " No road network: no segment, road or township values.");
       for (int i = 0; i < 6; i++) dl_table_md(f.f, &tabs[i]);
-      rc = dl_afile_commit(&f, e);
+      rc = dl_outfile_commit(&f, e);
     }
   }
   free(towns), free(roads);
