@@ -32,7 +32,7 @@ typedef struct dl_match_opts {
   double still_m;     /* fixes within this of the last kept one are not HMM observations (default 10 m) */
   double uturn;       /* log-likelihood penalty of a U-turn (default 8) */
   double heading_kappa; /* weight of the heading term when speed > 3 m/s (default 2) */
-  double smooth_q;    /* along-route smoother acceleration noise, m^2/s^3 (default 0.5) */
+  double smooth_q;    /* along-route smoother acceleration noise, m^2/s^3 (default 0.1) */
   int threads;        /* OpenMP threads; 0 = the OpenMP default */
   size_t chunk;       /* fixes per parallel piece of a long trace (default 1200; results do not depend on threads) */
 } dl_match_opts;

@@ -27,7 +27,7 @@ void dl_match_opts_default(dl_match_opts *o) {
   o->still_m = 10;
   o->uturn = 8;
   o->heading_kappa = 2;
-  o->smooth_q = 0.5;
+  o->smooth_q = 0.1;
   o->chunk = 1200;
 }
 
@@ -463,8 +463,9 @@ typedef struct chunk {
 
 /* Matches fixes [ch->a, ch->b) and writes the rows of [c0, c1). Adds
  * the restarts inside the core to *breaks and the chosen transitions'
- * |route - straight| to mis[fix]. */
-static int match_chunk(const model *m, work *w, const chunk *ch, dl_match_out *out, size_t *breaks, double *mis) {
+ * |route - straight| to mis[fix] and the chosen candidates' distances to emd[fix]. */
+static int match_chunk(const model *m, work *w, const chunk *ch, dl_match_out *out, size_t *breaks, double *mis,
+                       double *emd) {
   const dl_net *n = m->n;
   size_t a = ch->a, nf = ch->b - ch->a;
   if (work_reserve(w, nf)) return DL_ENOMEM;
@@ -513,6 +514,8 @@ static int match_chunk(const model *m, work *w, const chunk *ch, dl_match_out *o
     if (route_push(w, c->edge, 0)) return DL_ENOMEM;
     double cprev = c->pos;
     w->coord[w->obs[s0] - a] = cprev;
+    for (size_t s = s0; s < s1; s++)
+      if (w->obs[s] >= ch->c0 && w->obs[s] < ch->c1) emd[w->obs[s]] = w->c[w->state[s]].dist;
     for (size_t s = s0 + 1; s < s1; s++) {
       const cand *pc = w->c + w->state[s - 1], *cc = w->c + w->state[s];
       uint8_t via = w->via[w->state[s]];
@@ -747,18 +750,29 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
       p0 = i;
     }
   }
-  /* phase 3: match every chunk; then re-estimate beta per trace and redo
-   * the traces where it moved by more than a quarter */
+  /* phase 3: match every chunk; then re-estimate sigma (from the distances
+   * to the chosen roads: the nearest road underestimates it where roads are
+   * dense) and beta (from the chosen transitions) per trace, and redo the
+   * traces where either moved by more than a fifth */
   uint8_t *redo = calloc(n_tr ? n_tr : 1, 1);
   size_t *rbrk = calloc(n_tr ? n_tr : 1, sizeof *rbrk);
-  if (!redo || !rbrk) {
-    free(redo), free(rbrk);
+  double *emd = malloc((N ? N : 1) * sizeof *emd);
+  if (!redo || !rbrk || !emd) {
+    free(redo), free(rbrk), free(emd);
     rc = DL_ENOMEM;
     goto done;
   }
-  for (int pass = 0; pass < 2 && !rc; pass++) {
+  for (int pass = 0; pass < 3 && !rc; pass++) {
     for (size_t r = 0; r < n_tr; r++)
-      if (pass == 0 || redo[r]) rbrk[r] = 0;
+      if (pass == 0 || redo[r]) {
+        rbrk[r] = 0;
+        for (size_t i = tr_start[r]; i < tr_start[r + 1]; i++) {
+          mis[i] = emd[i] = NAN;
+          out->seg[i] = DL_NET_NONE;
+          out->offset[i] = out->mx[i] = out->my[i] = out->mlat[i] = out->mlon[i] = out->dist[i] = NAN;
+          out->status[i] = kind[i] == K_OUT ? DL_MATCH_OUTLIER : DL_MATCH_UNMATCHED;
+        }
+      }
 #pragma omp parallel num_threads(nth)
     {
       work w;
@@ -766,10 +780,10 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
 #pragma omp for schedule(dynamic, 1)
       for (size_t c = 0; c < nch; c++) {
         size_t r = ch[c].tr;
-        if (!ok || (pass == 1 && !redo[r])) continue;
+        if (!ok || (pass > 0 && !redo[r])) continue;
         model m = {n, o, sig[r], bet[r], fmax(3.0 * sig[r], 30.0), t, x, y, speed, course, kind};
         size_t nb = 0;
-        if (match_chunk(&m, &w, &ch[c], out, &nb, mis)) ok = 0;
+        if (match_chunk(&m, &w, &ch[c], out, &nb, mis, emd)) ok = 0;
 #pragma omp atomic
         rbrk[r] += nb;
       }
@@ -779,10 +793,11 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
       }
       work_free(&w);
     }
-    if (pass == 1 || o->beta > 0) break;
+    if (rc || pass == 2 || (o->beta > 0 && o->sigma > 0)) break;
     int any = 0;
     for (size_t r = 0; r < n_tr; r++) {
-      size_t a = tr_start[r], b = tr_start[r + 1], k = 0;
+      redo[r] = 0;
+      size_t a = tr_start[r], b = tr_start[r + 1], k = 0, k2 = 0;
       double *v = malloc((b - a + 1) * sizeof *v);
       if (!v) {
         rc = DL_ENOMEM;
@@ -790,22 +805,24 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
       }
       for (size_t i = a; i < b; i++)
         if (isfinite(mis[i])) v[k++] = mis[i];
-      double med = median_inplace(v, k);
+      double be = median_inplace(v, k) / M_LN2;
+      for (size_t i = a; i < b; i++)
+        if (isfinite(emd[i])) v[k2++] = emd[i];
+      double sg = 1.4826 * median_inplace(v, k2);
       free(v);
-      if (k < 20 || !isfinite(med)) continue;
-      double be = med / M_LN2;
-      be = be < 1 ? 1 : be > 200 ? 200 : be;
-      if (fabs(be / bet[r] - 1) > 0.25) {
-        bet[r] = be, redo[r] = 1, any = 1;
-        for (size_t i = a; i < b; i++) {
-          out->seg[i] = DL_NET_NONE;
-          out->offset[i] = out->mx[i] = out->my[i] = out->mlat[i] = out->mlon[i] = out->dist[i] = NAN;
-          out->status[i] = kind[i] == K_OUT ? DL_MATCH_OUTLIER : DL_MATCH_UNMATCHED;
-        }
+      if (o->sigma <= 0 && k2 >= 20 && isfinite(sg)) {
+        sg = sg < 4 ? 4 : sg > 25 ? 25 : sg;
+        if (fabs(sg / sig[r] - 1) > 0.2) sig[r] = sg, redo[r] = 1;
       }
+      if (o->beta <= 0 && k >= 20 && isfinite(be)) {
+        be = be < 1 ? 1 : be > 200 ? 200 : be;
+        if (fabs(be / bet[r] - 1) > 0.2) bet[r] = be, redo[r] = 1;
+      }
+      any |= redo[r];
     }
     if (!any) break;
   }
+  free(emd);
   for (size_t r = 0; r < n_tr; r++) brks[r] += rbrk[r];
   free(redo), free(rbrk);
   if (rc) goto done;

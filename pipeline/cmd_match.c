@@ -37,6 +37,9 @@ static const char *const HELP =
     "  --threads N        OpenMP threads (default: all; results do not depend on it)\n"
     "  --sigma S          GPS error in metres (default: estimated per trace,\n"
     "                     1.4826 x median distance to the road, clamped to 4..25)\n"
+    "  --beta B           transition scale in metres (default: estimated per trace)\n"
+    "  --candidates K     directed candidates per fix, 1..16 (default 8)\n"
+    "  --smooth-q Q       acceleration noise of the along-route smoother, m^2/s^3 (default 0.1)\n"
     "  --format NAME      GPS format, skipping detection (nmea, gpsd-json, gpx, plt, gps-csv)\n"
     "  --nmea-lenient     accept NMEA sentences without a checksum\n"
     "  -q, --quiet        no summary on stderr\n"
@@ -100,12 +103,14 @@ static int write_csv(const char *path, int force, const dl_fixes *f, const dl_ma
 }
 
 int dl_cmd_match(int argc, char **argv) {
-  enum { O_NET = 256, O_FORCE, O_THREADS, O_SIGMA, O_FORMAT, O_LENIENT };
+  enum { O_NET = 256, O_FORCE, O_THREADS, O_SIGMA, O_FORMAT, O_LENIENT, O_BETA, O_K, O_Q };
   static const struct option opts[] = {
       {"network", required_argument, 0, O_NET}, {"output", required_argument, 0, 'o'},
       {"force", no_argument, 0, O_FORCE},       {"threads", required_argument, 0, O_THREADS},
       {"sigma", required_argument, 0, O_SIGMA}, {"format", required_argument, 0, O_FORMAT},
       {"nmea-lenient", no_argument, 0, O_LENIENT}, {"quiet", no_argument, 0, 'q'},
+      {"beta", required_argument, 0, O_BETA},   {"candidates", required_argument, 0, O_K},
+      {"smooth-q", required_argument, 0, O_Q},
       {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
   const char *net = NULL, *outp = NULL;
   int force = 0, quiet = 0, c;
@@ -134,6 +139,23 @@ int dl_cmd_match(int argc, char **argv) {
         mo.sigma = strtod(optarg, &end);
         if (end == optarg || *end || !(mo.sigma >= 1 && mo.sigma <= 100))
           return dl_cli_usage("match", "--sigma: expected 1 to 100 metres, got '%s'", optarg);
+        break;
+      case O_BETA:
+        mo.beta = strtod(optarg, &end);
+        if (end == optarg || *end || !(mo.beta >= 0.1 && mo.beta <= 1000))
+          return dl_cli_usage("match", "--beta: expected 0.1 to 1000 metres, got '%s'", optarg);
+        break;
+      case O_K: {
+        long v = strtol(optarg, &end, 10);
+        if (end == optarg || *end || v < 1 || v > 16)
+          return dl_cli_usage("match", "--candidates: expected 1 to 16, got '%s'", optarg);
+        mo.k = (int)v;
+        break;
+      }
+      case O_Q:
+        mo.smooth_q = strtod(optarg, &end);
+        if (end == optarg || *end || !(mo.smooth_q > 0 && mo.smooth_q <= 100))
+          return dl_cli_usage("match", "--smooth-q: expected 0 to 100 m^2/s^3, got '%s'", optarg);
         break;
       case O_FORMAT:
         fmt = dl_format_parse(optarg);
