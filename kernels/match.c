@@ -815,7 +815,7 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
         if (fabs(sg / sig[r] - 1) > 0.2) sig[r] = sg, redo[r] = 1;
       }
       if (o->beta <= 0 && k >= 20 && isfinite(be)) {
-        be = be < 1 ? 1 : be > 200 ? 200 : be;
+        be = be < 3 ? 3 : be > 200 ? 200 : be; /* the estimate from the chosen path tends to collapse */
         if (fabs(be / bet[r] - 1) > 0.2) bet[r] = be, redo[r] = 1;
       }
       any |= redo[r];
