@@ -55,6 +55,7 @@ typedef struct dl_match_out {
   double *mlat, *mlon; /* matched position, WGS84 (interpolated on the segment's vertices) */
   double *dist;        /* metres from the fix to the matched position */
   uint8_t *status;     /* enum dl_match_status */
+  uint8_t *dir;        /* may be NULL: 0 travelling along the segment's geometry, 1 against */
 } dl_match_out;
 
 /* Matches n_tr traces: trace r is fixes tr_start[r] .. tr_start[r+1]-1 of

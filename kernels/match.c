@@ -363,8 +363,8 @@ static double route_project(const model *m, const work *w, double x, double y, d
 }
 
 /* Route coordinate -> segment, offset, position. */
-static void route_point(const model *m, const work *w, double q, uint32_t *seg, double *off, double *px, double *py,
-                        double *lat, double *lon) {
+static void route_point(const model *m, const work *w, double q, uint32_t *seg, uint8_t *dir, double *off,
+                        double *px, double *py, double *lat, double *lon) {
   const dl_net *n = m->n;
   size_t lo = 0, hi = w->rn;
   while (hi - lo > 1) {
@@ -377,6 +377,7 @@ static void route_point(const model *m, const work *w, double q, uint32_t *seg, 
   if (p < 0) p = 0;
   if (p > L) p = L;
   *seg = n->edge_seg[e];
+  *dir = n->edge_dir[e];
   *off = n->edge_dir[e] ? L - p : p;
   dl_match_seg_point(n, *seg, *off, px, py, lat, lon);
 }
@@ -393,7 +394,15 @@ static void smooth(const model *m, work *w, size_t f, size_t nf, double *z, doub
   size_t first = 0;
   while (first < nf && !isfinite(z[first])) first++;
   if (first == nf) return;
-  double s = z[first], v = 0, P00 = R, P01 = 0, P11 = 100;
+  /* two-point start: the velocity prior is centred on the first two
+   * measurements' slope, so a steady drive is reproduced exactly */
+  double s = z[first], v = 0, P00 = R, P01 = 0, P11 = 1e4;
+  for (size_t k = first + 1; k < nf; k++)
+    if (isfinite(z[k])) {
+      double dt = m->t[f + k] - m->t[f + first];
+      if (dt > 0) v = (z[k] - z[first]) / dt, P11 = 2 * R / (dt * dt) + 1;
+      break;
+    }
   for (size_t k = 0; k < nf; k++) {
     double *r = kf + 10 * k;
     if (k > 0) {
@@ -554,7 +563,8 @@ static int match_chunk(const model *m, work *w, const chunk *ch, dl_match_out *o
         while (nxt < f1 && !(m->kind[a + nxt] == K_OBS && !w->noroad[nxt])) nxt++;
         next = nxt < f1 ? w->coord[nxt] : NAN;
       }
-      double lo = isfinite(last) ? last : next, hi = isfinite(next) ? next : last;
+      /* past either end of the observations: within still_m of the nearest one */
+      double lo = isfinite(last) ? last : next - m->o->still_m, hi = isfinite(next) ? next : last + m->o->still_m;
       if (!isfinite(lo)) continue;
       if (lo > hi) {
         double t = lo;
@@ -583,10 +593,12 @@ static int match_chunk(const model *m, work *w, const chunk *ch, dl_match_out *o
       }
       if (q < 0) q = 0;
       if (q > qmax) q = qmax;
-      route_point(m, w, q, &out->seg[fi], &out->offset[fi], &out->mx[fi], &out->my[fi], &out->mlat[fi],
+      uint8_t dir;
+      route_point(m, w, q, &out->seg[fi], &dir, &out->offset[fi], &out->mx[fi], &out->my[fi], &out->mlat[fi],
                   &out->mlon[fi]);
       out->dist[fi] = hypot(m->x[fi] - out->mx[fi], m->y[fi] - out->my[fi]);
       out->status[fi] = (uint8_t)st;
+      if (out->dir) out->dir[fi] = dir;
     }
     s0 = s1;
   }
@@ -694,6 +706,7 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
     out->seg[i] = DL_NET_NONE;
     out->offset[i] = out->mx[i] = out->my[i] = out->mlat[i] = out->mlon[i] = out->dist[i] = NAN;
     out->status[i] = DL_MATCH_UNMATCHED;
+    if (out->dir) out->dir[i] = 0;
     mis[i] = NAN;
   }
   int nth = o->threads > 0 ? o->threads : omp_get_max_threads();

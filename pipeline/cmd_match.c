@@ -203,6 +203,7 @@ int dl_cmd_match(int argc, char **argv) {
   size_t N = f.n, nn = N ? N : 1;
   x = malloc(nn * sizeof *x), y = malloc(nn * sizeof *y);
   dl_match_out mo_out;
+  mo_out.dir = NULL;
   mem[0] = mo_out.seg = malloc(nn * sizeof *mo_out.seg);
   mem[1] = mo_out.offset = malloc(nn * sizeof(double));
   mem[2] = mo_out.mx = malloc(nn * sizeof(double));
