@@ -18,6 +18,7 @@ extern const dl_command dl_commands[];
 int dl_cmd_inspect(int argc, char **argv);
 int dl_cmd_network(int argc, char **argv);
 int dl_cmd_simulate(int argc, char **argv);
+int dl_cmd_match(int argc, char **argv);
 
 /* Prints "dustload CMD: message" for e and returns its sysexits code. */
 int dl_cli_fail(const char *cmd, const dl_err *e);

@@ -9,6 +9,7 @@
 const dl_command dl_commands[] = {
     {"inspect", dl_cmd_inspect, "summarise GPS and instrument files; list fixes or samples"},
     {"network", dl_cmd_network, "compile OSM + boundaries into a road network file; show its summary"},
+    {"match", dl_cmd_match, "place every GPS fix on the road segment it was driven on"},
     {"simulate", dl_cmd_simulate, "write a synthetic run (GPS, DustTraks, manifest) with known truth"},
     {NULL, NULL, NULL},
 };
