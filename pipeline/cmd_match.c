@@ -47,12 +47,6 @@ static const char *const HELP =
     "exit status: 0 ok, 64 usage, 65 malformed input, 66 cannot open input,\n"
     "73 output exists or cannot be created, 74 I/O error.\n";
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Writes the rows to a temp file beside path, then fsync and rename (or
  * link, which refuses an existing target, without force). */
 static int write_csv(const char *path, int force, const dl_fixes *f, const dl_match_out *m, dl_err *e) {
@@ -176,7 +170,7 @@ int dl_cmd_match(int argc, char **argv) {
     dl_errf(&e, DL_EEXIST, "%s exists (use --force to overwrite)", outp);
     return dl_cli_fail("match", &e);
   }
-  double t0 = now_s();
+  double t0 = dl_cli_now();
   dl_net n;
   dl_netfile *h = NULL;
   dl_proj *pj = NULL;
@@ -223,11 +217,11 @@ int dl_cmd_match(int argc, char **argv) {
     }
   if ((rc = dl_proj_create(n.epsg, &pj, &e))) goto out_st;
   if (N && (rc = dl_proj_fwd(pj, f.lat, f.lon, N, x, y, &e))) goto out_st;
-  double t1 = now_s();
+  double t1 = dl_cli_now();
   size_t tr[2] = {0, N};
   dl_match_summary sum;
   if ((rc = dl_match(&n, &mo, 1, tr, f.t, x, y, f.speed, f.course, &mo_out, &sum, &e))) goto out_st;
-  double t2 = now_s();
+  double t2 = dl_cli_now();
   if ((rc = write_csv(outp, force, &f, &mo_out, &e))) goto out_st;
   if (!quiet)
     fprintf(stderr,
@@ -235,7 +229,7 @@ int dl_cmd_match(int argc, char **argv) {
             "%zu breaks; median distance %.2f m; sigma %.1f m, beta %.1f m; %llu lines rejected by the reader\n"
             "dustload match: wrote %s (%.3f s, matching %.3f s)\n",
             gps, sum.points, sum.matched, sum.interpolated, sum.outliers, sum.unmatched, sum.breaks,
-            sum.median_dist, sum.sigma, sum.beta, (unsigned long long)dl_rejects_total(&rej), outp, now_s() - t0,
+            sum.median_dist, sum.sigma, sum.beta, (unsigned long long)dl_rejects_total(&rej), outp, dl_cli_now() - t0,
             t2 - t1);
 out_st:
   free(st);

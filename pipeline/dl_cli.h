@@ -26,4 +26,10 @@ int dl_cli_fail(const char *cmd, const dl_err *e);
 int dl_cli_usage(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Seconds on a monotonic clock, for timings in progress messages. */
+double dl_cli_now(void);
+/* "dustload CMD: message" on stderr unless quiet. */
+void dl_cli_progress(const char *cmd, int quiet, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif
