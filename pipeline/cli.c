@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <sysexits.h>
+#include <time.h>
 
 #include "dl_cli.h"
 
@@ -19,4 +20,20 @@ int dl_cli_usage(const char *cmd, const char *fmt, ...) {
   va_end(ap);
   fprintf(stderr, " (dustload %s --help)\n", cmd);
   return EX_USAGE;
+}
+
+double dl_cli_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void dl_cli_progress(const char *cmd, int quiet, const char *fmt, ...) {
+  if (quiet) return;
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "dustload %s: ", cmd);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
 }

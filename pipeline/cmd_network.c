@@ -47,23 +47,8 @@ static const char *const HELP =
     "exit status: 0 ok, 64 usage, 65 malformed input, 66 cannot open input,\n"
     "73 output exists or cannot be created, 74 I/O error.\n";
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static int quiet;
-static void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void progress(const char *fmt, ...) {
-  if (quiet) return;
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("dustload network: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-}
+#define progress(...) dl_cli_progress("network", quiet, __VA_ARGS__)
 
 /* Reads a polygon file, converts GCJ-02 if asked, projects; fills ps. */
 static int load_polys(const char *path, const char *field, int gcj, dl_proj *pj, dl_geopolys *g, double **x,
@@ -173,7 +158,7 @@ static int cmd_import(int argc, char **argv) {
       return dl_cli_fail("network import", &e);
     }
   }
-  double t0 = now_s();
+  double t0 = dl_cli_now();
   dl_err e;
   dl_err_clear(&e);
   dl_osm o;
@@ -186,7 +171,7 @@ static int cmd_import(int argc, char **argv) {
   memset(&nb, 0, sizeof nb);
   int rc = dl_osm_read(osm, &o, &e);
   if (rc) return dl_cli_fail("network import", &e);
-  progress("%s: %zu nodes, %zu highway ways (%.2f s)", osm, o.n_nodes, o.n_ways, now_s() - t0);
+  progress("%s: %zu nodes, %zu highway ways (%.2f s)", osm, o.n_nodes, o.n_ways, dl_cli_now() - t0);
   if (o.n_nodes == 0) {
     rc = dl_errf(&e, DL_ENODATA, "%s: no nodes with coordinates", osm);
     goto out;
@@ -220,7 +205,7 @@ static int cmd_import(int argc, char **argv) {
   if ((rc = dl_network_save(outp, &nb.net, force, &e))) goto out;
   double km = dl_net_length(&nb.net, NULL, NULL) / 1000;
   progress("wrote %s: %u segments, %u nodes, %u roads, %.3f km, EPSG:%d (%.2f s)", outp, nb.net.n_segs,
-           nb.net.n_nodes, nb.net.n_roads, km, epsg, now_s() - t0);
+           nb.net.n_nodes, nb.net.n_roads, km, epsg, dl_cli_now() - t0);
 out:
   dl_netbuf_free(&nb);
   dl_proj_free(pj);
@@ -260,10 +245,10 @@ static int cmd_info(int argc, char **argv) {
   dl_err_clear(&e);
   dl_net n;
   dl_netfile *h;
-  double t0 = now_s();
+  double t0 = dl_cli_now();
   int rc = dl_network_open(path, &n, &h, &e);
   if (rc) return dl_cli_fail("network info", &e);
-  double open_ms = (now_s() - t0) * 1000;
+  double open_ms = (dl_cli_now() - t0) * 1000;
   if (segs) {
     printf("segment,from,to,osm_way,class,oneway,length_m,road,name,ref,township,district\n");
     for (uint32_t s = 0; s < n.n_segs; s++) {

@@ -63,22 +63,7 @@ static const char *const HELP =
     "73 output exists or cannot be created, 74 I/O error.\n";
 
 static int quiet;
-static void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void progress(const char *fmt, ...) {
-  if (quiet) return;
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("dustload simulate: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-}
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+#define progress(...) dl_cli_progress("simulate", quiet, __VA_ARGS__)
 
 static int parse_num(const char *opt, const char *s, double lo, double hi, double *out) {
   char *end;
@@ -322,7 +307,7 @@ int dl_cmd_simulate(int argc, char **argv) {
   if (!netp) return dl_cli_usage("simulate", "--network NET is required");
   if (!dir) return dl_cli_usage("simulate", "-o DIR is required");
 
-  double t_start = now_s();
+  double t_start = dl_cli_now();
   dl_err e;
   dl_err_clear(&e);
   dl_net n;
@@ -349,10 +334,10 @@ int dl_cmd_simulate(int argc, char **argv) {
       rc = dl_errf(&e, DL_ENOMEM, "simulate: out of memory");
       goto done;
     }
-  double t1 = now_s();
+  double t1 = dl_cli_now();
   rc = dl_simulate(&n, &sp, &s, &e);
   if (rc) goto done;
-  double t2 = now_s();
+  double t2 = dl_cli_now();
   progress("%s: %.2f h, %.1f km, %u segments driven, %zu legs, %zu stops (%.0f ms)", netp, sp.hours,
            s.distance_m / 1000, s.n_driven_segs, s.n_legs, s.n_stops, 1000 * (t2 - t1));
   rc = make_fixes(&s, n.epsg, &fx, &e);
@@ -377,7 +362,7 @@ int dl_cmd_simulate(int argc, char **argv) {
   progress("wrote %s: %zu fixes (%zu outliers, %zu dropouts, %zu s), 2 x %zu DustTrak readings; "
            "tyre inlet %.1f s, clock offset %+.1f s (truth_run.txt); %.0f ms in all",
            dir, s.n_fixes, s.n_outliers, s.n_dropouts, s.dropout_s, s.inst[0].n, s.inst[0].delay_s,
-           s.inst[0].clock_offset_s, 1000 * (now_s() - t_start));
+           s.inst[0].clock_offset_s, 1000 * (dl_cli_now() - t_start));
 done:
   for (int i = 0; i < 7; i++) free(paths[i]);
   dl_fixes_free(&fx);

@@ -20,11 +20,18 @@ int dl_cmd_network(int argc, char **argv);
 int dl_cmd_run(int argc, char **argv);
 int dl_cmd_calibrate(int argc, char **argv);
 int dl_cmd_simulate(int argc, char **argv);
+int dl_cmd_match(int argc, char **argv);
 
 /* Prints "dustload CMD: message" for e and returns its sysexits code. */
 int dl_cli_fail(const char *cmd, const dl_err *e);
 /* Prints a usage error and returns EX_USAGE. */
 int dl_cli_usage(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Seconds on a monotonic clock, for timings in progress messages. */
+double dl_cli_now(void);
+/* "dustload CMD: message" on stderr unless quiet. */
+void dl_cli_progress(const char *cmd, int quiet, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

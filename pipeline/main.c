@@ -11,6 +11,7 @@ const dl_command dl_commands[] = {
     {"network", dl_cmd_network, "compile OSM + boundaries into a road network file; show its summary"},
     {"run", dl_cmd_run, "one monitoring run (manifest) -> HDF5, ranking tables, GeoJSON"},
     {"calibrate", dl_cmd_calibrate, "fit the calibration (a, beta) from collocated vacuum samples"},
+    {"match", dl_cmd_match, "place every GPS fix on the road segment it was driven on"},
     {"simulate", dl_cmd_simulate, "write a synthetic run (GPS, DustTraks, manifest) with known truth"},
     {NULL, NULL, NULL},
 };

@@ -1,0 +1,863 @@
+/* match.c: the HMM map matcher: per-trace preparation (outliers, thinning,
+ * hard breaks, sigma), parallel pieces, candidates, Viterbi with exact
+ * pruning, routes, along-route smoothing, and the output rows. */
+#include <float.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "match_internal.h"
+
+#define MAXK 16          /* hard cap on directed candidates per fix */
+#define OVERLAP 60       /* fixes of context on each side of a piece of a long trace */
+#define OUTLIER_MPS 70.0 /* a jump faster than this to both neighbours is an outlier */
+#define STILL_MAX_S 10.0 /* keep an observation at least this often while still */
+
+static const char *const status_names[] = {"matched", "interpolated", "outlier", "unmatched"};
+const char *dl_match_status_name(int s) { return s >= 0 && s < 4 ? status_names[s] : "?"; }
+
+void dl_match_opts_default(dl_match_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->k = 8;
+  o->radius_max = 200;
+  o->gap_s = 60;
+  o->jump_m = 2000;
+  o->still_m = 10;
+  o->uturn = 8;
+  o->heading_kappa = 2;
+  o->smooth_q = 0.1;
+  o->chunk = 1200;
+}
+
+/* fix kinds decided per trace before matching */
+enum { K_OBS = 0, K_THIN = 1, K_OUT = 2, K_BAD = 3 /* non-finite coordinates or time */ };
+
+/* ---- segment geometry ---------------------------------------------------- */
+void dl_match_seg_point(const dl_net *n, uint32_t s, double off, double *x, double *y, double *lat,
+                        double *lon) {
+  uint32_t a = n->seg_vtx[s], b = n->seg_vtx[s + 1] - 1; /* first and last vertex */
+  if (!(off > 0)) off = 0;
+  if (off > n->vtx_off[b]) off = n->vtx_off[b];
+  uint32_t lo = a, hi = b; /* piece [v, v+1] with vtx_off[v] <= off */
+  while (hi - lo > 1) {
+    uint32_t m = lo + (hi - lo) / 2;
+    if (n->vtx_off[m] <= off) lo = m;
+    else hi = m;
+  }
+  double l = n->vtx_off[lo + 1] - n->vtx_off[lo];
+  double u = l > 0 ? (off - n->vtx_off[lo]) / l : 0;
+  if (u > 1) u = 1;
+  *x = n->vtx_x[lo] + u * (n->vtx_x[lo + 1] - n->vtx_x[lo]);
+  *y = n->vtx_y[lo] + u * (n->vtx_y[lo + 1] - n->vtx_y[lo]);
+  if (lat) *lat = n->vtx_lat[lo] + u * (n->vtx_lat[lo + 1] - n->vtx_lat[lo]);
+  if (lon) *lon = n->vtx_lon[lo] + u * (n->vtx_lon[lo + 1] - n->vtx_lon[lo]);
+}
+
+/* ---- per-thread workspace ------------------------------------------------ */
+typedef struct cand {
+  uint32_t edge;
+  double pos;  /* metres along the directed edge */
+  double dist; /* metres from the fix */
+  double em;   /* log emission */
+} cand;
+
+typedef struct work {
+  dl_mgraph g;
+  dl_net_query q;
+  size_t cap;        /* fixes the arrays below hold */
+  uint32_t *cstart;  /* [cap+1] candidates of observation step s */
+  cand *c;           /* [cap*MAXK] */
+  double *score;     /* [cap*MAXK] */
+  int16_t *back;     /* [cap*MAXK] previous candidate, -1 = sub-match start */
+  uint8_t *via;      /* [cap*MAXK] 1: reached through the graph (not along the same edge) */
+  uint32_t *obs;     /* [cap] fix index of step s */
+  int32_t *state;    /* [cap] chosen candidate of step s (index into c) */
+  uint32_t *sub;     /* [cap] sub-match of step s */
+  double *coord;     /* [cap] route coordinate of each fix in the chunk (NAN: none) */
+  int32_t *fsub;     /* [cap] sub-match of each fix (-1: none) */
+  uint8_t *noroad;   /* [cap] fix has no candidate */
+  double *kf;        /* [cap*10] smoother state */
+  uint32_t *route;   /* route edges of the current sub-match */
+  double *rcum;      /* route coordinate where each route edge starts */
+  size_t rn, rcap;
+} work;
+
+static void work_free(work *w) {
+  dl_mgraph_free(&w->g);
+  dl_net_query_free(&w->q);
+  free(w->cstart), free(w->c), free(w->score), free(w->back), free(w->via), free(w->obs), free(w->state);
+  free(w->sub), free(w->coord), free(w->fsub), free(w->noroad), free(w->kf);
+  free(w->route), free(w->rcum);
+  memset(w, 0, sizeof *w);
+}
+
+static int work_init(work *w, const dl_net *n) {
+  memset(w, 0, sizeof *w);
+  if (dl_mgraph_init(&w->g, n) || dl_net_query_init(&w->q, 64)) return DL_ENOMEM;
+  return DL_OK;
+}
+
+/* realloc that keeps the old block on failure; 1 on failure. One per
+ * statement: tmp is shared. */
+#define GROW(p, n) ((tmp = realloc((p), (n) * sizeof *(p))) != NULL ? ((p) = tmp, 0) : 1)
+static int work_reserve(work *w, size_t nfix) {
+  if (nfix <= w->cap) return DL_OK;
+  size_t c = nfix + nfix / 2 + 64;
+  void *tmp;
+  int bad = GROW(w->cstart, c + 1);
+  bad |= GROW(w->c, c * MAXK);
+  bad |= GROW(w->score, c * MAXK);
+  bad |= GROW(w->back, c * MAXK);
+  bad |= GROW(w->via, c * MAXK);
+  bad |= GROW(w->obs, c);
+  bad |= GROW(w->state, c);
+  bad |= GROW(w->sub, c);
+  bad |= GROW(w->coord, c);
+  bad |= GROW(w->fsub, c);
+  bad |= GROW(w->noroad, c);
+  bad |= GROW(w->kf, c * 10);
+  if (bad) return DL_ENOMEM;
+  w->cap = c;
+  return DL_OK;
+}
+
+static int route_push(work *w, uint32_t e, double start) {
+  if (w->rn == w->rcap) {
+    size_t c = w->rcap ? 2 * w->rcap : 256;
+    void *tmp;
+    if (GROW(w->route, c)) return DL_ENOMEM;
+    if (GROW(w->rcum, c)) return DL_ENOMEM;
+    w->rcap = c;
+  }
+  w->route[w->rn] = e, w->rcum[w->rn] = start;
+  w->rn++;
+  return DL_OK;
+}
+
+/* ---- the model -------------------------------------------------------------- */
+typedef struct model {
+  const dl_net *n;
+  const dl_match_opts *o;
+  double sigma, beta, radius;
+  const double *t, *x, *y, *speed, *course;
+  const uint8_t *kind;
+} model;
+
+/* Angle between two headings in degrees, cos of it. */
+static double cos_deg(double a, double b) { return cos((a - b) * (M_PI / 180.0)); }
+
+/* Directed candidates of fix i into c (at most k); returns the count. */
+static int candidates(const model *m, work *w, size_t i, cand *c) {
+  const dl_net *n = m->n;
+  dl_net_query *q = &w->q;
+  double x = m->x[i], y = m->y[i];
+  dl_net_radius(n, q, x, y, m->radius, DL_NETQ_PER_SEGMENT | DL_NETQ_SORT);
+  if (q->n == 0) dl_net_nearest(n, q, x, y, 4, m->o->radius_max, DL_NETQ_PER_SEGMENT);
+  int k = m->o->k < MAXK ? m->o->k : MAXK, nc = 0;
+  double sp = m->speed ? m->speed[i] : NAN, co = m->course ? m->course[i] : NAN;
+  int head = sp > 3.0 && isfinite(co) && m->o->heading_kappa > 0;
+  for (size_t h = 0; h < q->n && nc < k; h++) {
+    const dl_net_hit *hit = &q->hit[h];
+    double em = -0.5 * (hit->dist / m->sigma) * (hit->dist / m->sigma);
+    for (int d = 0; d < 2 && nc < k; d++) {
+      uint32_t e = dl_net_seg_edge(n, hit->seg, d);
+      if (e == DL_NET_NONE) continue;
+      c[nc].edge = e;
+      c[nc].pos = d ? n->seg_len[hit->seg] - hit->offset : hit->offset;
+      c[nc].dist = hit->dist;
+      c[nc].em = em;
+      if (head) c[nc].em += m->o->heading_kappa * (cos_deg(co, hit->heading + (d ? 180.0 : 0.0)) - 1.0);
+      nc++;
+    }
+  }
+  return nc;
+}
+
+/* Route distance from candidate a to b within bound, INFINITY when none;
+ * *kind: 0 along the same edge, 1 through the graph, 2 backward jitter on
+ * the same edge. Uses the last Dijkstra run from to(a.edge) when graph is set. */
+static double route_between(const model *m, work *w, const cand *a, const cand *b, double bound, int *ran,
+                            double *pen, int *kind) {
+  const dl_net *n = m->n;
+  *pen = 0;
+  if (a->edge == b->edge) {
+    if (b->pos >= a->pos) {
+      *kind = 0;
+      return b->pos - a->pos;
+    }
+    double back = a->pos - b->pos;
+    if (back <= fmax(m->o->still_m, 2.0 * m->sigma)) { /* stationary jitter: a small step back costs its length */
+      *kind = 2;
+      *pen = back / m->beta;
+      return back;
+    }
+  }
+  double rest = n->edge_len[a->edge] - a->pos;
+  double lim = bound - rest;
+  if (lim < 0) return INFINITY;
+  if (!*ran) {
+    dl_mgraph_run(&w->g, n->edge_to[a->edge], lim);
+    *ran = 1;
+  }
+  double d = dl_mgraph_dist(&w->g, n->edge_from[b->edge]);
+  if (!isfinite(d)) return INFINITY;
+  double r = rest + d + b->pos;
+  if (r > bound) return INFINITY;
+  if (n->edge_seg[b->edge] == n->edge_seg[a->edge] && b->edge != a->edge && d == 0) *pen = m->o->uturn;
+  *kind = 1;
+  return r;
+}
+
+static double step_bound(double straight, double dt) {
+  double b1 = 5.0 * straight + 100.0, b2 = 33.0 * (dt > 1 ? dt : 1) * 1.5;
+  return b1 < b2 ? b1 : b2;
+}
+
+/* Sorts candidate indices of a step by score, best first (ties by index). */
+static void order(const double *sc, int nc, int *idx) {
+  for (int i = 0; i < nc; i++) idx[i] = i;
+  for (int i = 1; i < nc; i++) {
+    int v = idx[i], j = i;
+    while (j > 0 && sc[idx[j - 1]] < sc[v]) idx[j] = idx[j - 1], j--;
+    idx[j] = v;
+  }
+}
+
+/* Forward Viterbi over the observation steps 0..ns-1; fills score/back/via
+ * and sub (sub-match id per step, restarting when no transition exists). */
+static uint32_t viterbi(const model *m, work *w, size_t ns) {
+  uint32_t nsub = 0;
+  for (size_t s = 0; s < ns; s++) {
+    uint32_t c0 = w->cstart[s], nc = w->cstart[s + 1] - c0;
+    double *sc = w->score + c0;
+    int16_t *bk = w->back + c0;
+    uint8_t *via = w->via + c0;
+    const cand *cj = w->c + c0;
+    int restart = 1;
+    if (s > 0) {
+      uint32_t p0 = w->cstart[s - 1], np = w->cstart[s] - p0;
+      size_t i0 = w->obs[s - 1], i1 = w->obs[s];
+      double dt = m->t[i1] - m->t[i0];
+      double straight = hypot(m->x[i1] - m->x[i0], m->y[i1] - m->y[i0]);
+      double bound = step_bound(straight, dt);
+      for (uint32_t j = 0; j < nc; j++) sc[j] = -INFINITY, bk[j] = -1, via[j] = 0;
+      int idx[MAXK];
+      order(w->score + p0, (int)np, idx);
+      for (uint32_t r = 0; r < np; r++) {
+        int i = idx[r];
+        double si = w->score[p0 + i];
+        /* exact pruning: transitions are <= 0, so a source no better than
+         * every target's current best cannot improve any of them */
+        double worst = INFINITY;
+        for (uint32_t j = 0; j < nc; j++) {
+          double need = sc[j] - cj[j].em;
+          if (need < worst) worst = need;
+        }
+        if (si <= worst) break;
+        const cand *a = w->c + p0 + i;
+        int ran = 0;
+        for (uint32_t j = 0; j < nc; j++) {
+          double pen;
+          int kind;
+          double rd = route_between(m, w, a, &cj[j], bound, &ran, &pen, &kind);
+          if (!isfinite(rd)) continue;
+          double v = si - fabs(rd - straight) / m->beta - pen + cj[j].em;
+          if (v > sc[j]) sc[j] = v, bk[j] = (int16_t)i, via[j] = (uint8_t)kind;
+        }
+      }
+      for (uint32_t j = 0; j < nc; j++)
+        if (sc[j] > -INFINITY) restart = 0;
+    }
+    if (restart) {
+      for (uint32_t j = 0; j < nc; j++) sc[j] = cj[j].em, bk[j] = -1, via[j] = 0;
+      nsub++;
+    }
+    double best = -INFINITY;
+    for (uint32_t j = 0; j < nc; j++)
+      if (sc[j] > best) best = sc[j];
+    for (uint32_t j = 0; j < nc; j++) sc[j] -= best; /* keep scores near 0 */
+    w->sub[s] = nsub - 1;
+  }
+  return nsub;
+}
+
+/* Backtracks every sub-match: state[s] = chosen candidate (absolute index). */
+static void backtrack(work *w, size_t ns) {
+  size_t s = ns;
+  while (s > 0) {
+    size_t e = s - 1;
+    uint32_t c0 = w->cstart[e], nc = w->cstart[e + 1] - c0;
+    int best = 0;
+    for (uint32_t j = 1; j < nc; j++)
+      if (w->score[c0 + j] > w->score[c0 + best]) best = (int)j;
+    int cur = best;
+    for (size_t k = e + 1; k-- > 0;) {
+      w->state[k] = (int32_t)(w->cstart[k] + (uint32_t)cur);
+      int b = w->back[w->cstart[k] + (uint32_t)cur];
+      s = k;
+      if (b < 0) break;
+      cur = b;
+    }
+  }
+}
+
+/* ---- route of one sub-match -------------------------------------------------- */
+/* Appends the edges from to(a) to from(b) (a run from to(a) with lim >= the
+ * path) and then b; returns the coordinate of the start of b. */
+static int route_extend(const model *m, work *w, const cand *a, const cand *b, double bound) {
+  const dl_net *n = m->n;
+  double rest = n->edge_len[a->edge] - a->pos;
+  dl_mgraph_run(&w->g, n->edge_to[a->edge], bound - rest);
+  uint32_t target = n->edge_from[b->edge];
+  /* count path edges, then write them in order */
+  size_t k = 0;
+  for (uint32_t v = target; w->g.pred[v] != DL_NET_NONE && v != n->edge_to[a->edge]; v = n->edge_from[w->g.pred[v]]) {
+    k++;
+    if (k > n->n_edges) break; /* cannot happen on a consistent run */
+  }
+  size_t base = w->rn;
+  double start = w->rcum[w->rn - 1] + n->edge_len[w->route[w->rn - 1]];
+  for (size_t i = 0; i < k; i++)
+    if (route_push(w, 0, 0)) return DL_ENOMEM;
+  uint32_t v = target;
+  for (size_t i = k; i-- > 0;) {
+    uint32_t e = w->g.pred[v];
+    w->route[base + i] = e;
+    v = n->edge_from[e];
+  }
+  for (size_t i = 0; i < k; i++) w->rcum[base + i] = start, start += n->edge_len[w->route[base + i]];
+  return route_push(w, b->edge, start);
+}
+
+/* Nearest route coordinate to (x,y) within [lo, hi]. */
+static double route_project(const model *m, const work *w, double x, double y, double lo, double hi) {
+  const dl_net *n = m->n;
+  double best = lo, bd = INFINITY;
+  for (size_t k = 0; k < w->rn; k++) {
+    uint32_t e = w->route[k];
+    double c0 = w->rcum[k], L = n->edge_len[e];
+    if (c0 > hi || c0 + L < lo) continue;
+    uint32_t s = n->edge_seg[e], dir = n->edge_dir[e];
+    for (uint32_t v = n->seg_vtx[s]; v + 1 < n->seg_vtx[s + 1]; v++) {
+      /* coordinates of the piece's two ends along the route */
+      double o0 = n->vtx_off[v], o1 = n->vtx_off[v + 1];
+      double q0 = c0 + (dir ? L - o0 : o0), q1 = c0 + (dir ? L - o1 : o1);
+      double qa = fmin(q0, q1), qb = fmax(q0, q1);
+      if (qa > hi || qb < lo) continue;
+      double ax = n->vtx_x[v], ay = n->vtx_y[v], dx = n->vtx_x[v + 1] - ax, dy = n->vtx_y[v + 1] - ay;
+      double l2 = dx * dx + dy * dy, u = 0;
+      if (l2 > 0) u = ((x - ax) * dx + (y - ay) * dy) / l2;
+      u = u < 0 ? 0 : u > 1 ? 1 : u;
+      double q = q0 + u * (q1 - q0);
+      if (q < lo) q = lo;
+      if (q > hi) q = hi;
+      /* distance to the clamped point */
+      double uu = q1 != q0 ? (q - q0) / (q1 - q0) : 0;
+      double ex = ax + uu * dx - x, ey = ay + uu * dy - y, d = ex * ex + ey * ey;
+      if (d < bd) bd = d, best = q;
+    }
+  }
+  return best;
+}
+
+/* Route coordinate -> segment, offset, position. */
+static void route_point(const model *m, const work *w, double q, uint32_t *seg, uint8_t *dir, double *off,
+                        double *px, double *py, double *lat, double *lon) {
+  const dl_net *n = m->n;
+  size_t lo = 0, hi = w->rn;
+  while (hi - lo > 1) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (w->rcum[mid] <= q) lo = mid;
+    else hi = mid;
+  }
+  uint32_t e = w->route[lo];
+  double p = q - w->rcum[lo], L = n->edge_len[e];
+  if (p < 0) p = 0;
+  if (p > L) p = L;
+  *seg = n->edge_seg[e];
+  *dir = n->edge_dir[e];
+  *off = n->edge_dir[e] ? L - p : p;
+  dl_match_seg_point(n, *seg, *off, px, py, lat, lon);
+}
+
+/* ---- along-route smoother ------------------------------------------------------ */
+/* Constant-velocity Kalman filter + RTS smoother over the fixes f[0..nf) of a
+ * sub-match, fixes f .. f+nf-1 (route coordinates z, NAN = no measurement), then the nearest
+ * non-decreasing sequence (pool adjacent violators): the vehicle never
+ * moves backwards along its own route. Result in z. */
+static void smooth(const model *m, work *w, size_t f, size_t nf, double *z, double R) {
+  if (nf < 2) return;
+  double q = m->o->smooth_q;
+  double *kf = w->kf; /* per fix: filtered s,v,P00,P01,P11, predicted s,v,P00,P01,P11 */
+  size_t first = 0;
+  while (first < nf && !isfinite(z[first])) first++;
+  if (first == nf) return;
+  /* two-point start: the velocity prior is centred on the first two
+   * measurements' slope, so a steady drive is reproduced exactly */
+  double s = z[first], v = 0, P00 = R, P01 = 0, P11 = 1e4;
+  for (size_t k = first + 1; k < nf; k++)
+    if (isfinite(z[k])) {
+      double dt = m->t[f + k] - m->t[f + first];
+      if (dt > 0) v = (z[k] - z[first]) / dt, P11 = 2 * R / (dt * dt) + 1;
+      break;
+    }
+  for (size_t k = 0; k < nf; k++) {
+    double *r = kf + 10 * k;
+    if (k > 0) {
+      double dt = m->t[f + k] - m->t[f + k - 1];
+      double dt2 = dt * dt;
+      s += v * dt;
+      double n00 = P00 + 2 * dt * P01 + dt2 * P11 + q * dt2 * dt / 3;
+      double n01 = P01 + dt * P11 + q * dt2 / 2;
+      double n11 = P11 + q * dt;
+      P00 = n00, P01 = n01, P11 = n11;
+    }
+    r[5] = s, r[6] = v, r[7] = P00, r[8] = P01, r[9] = P11;
+    if (isfinite(z[k]) && k >= first) {
+      double S = P00 + R, K0 = P00 / S, K1 = P01 / S, y = z[k] - s;
+      s += K0 * y, v += K1 * y;
+      double a00 = (1 - K0) * P00, a01 = (1 - K0) * P01, a11 = P11 - K1 * P01;
+      P00 = a00, P01 = a01, P11 = a11;
+    }
+    r[0] = s, r[1] = v, r[2] = P00, r[3] = P01, r[4] = P11;
+  }
+  /* RTS backward pass */
+  double ss = kf[10 * (nf - 1)], sv = kf[10 * (nf - 1) + 1];
+  z[nf - 1] = ss;
+  for (size_t k = nf - 1; k-- > 0;) {
+    const double *a = kf + 10 * k, *p = kf + 10 * (k + 1);
+    double dt = m->t[f + k + 1] - m->t[f + k];
+    /* C = Pf F^T Pp^-1 */
+    double f00 = a[2] + dt * a[3], f01 = a[3]; /* Pf F^T row 0: [P00 + dt P01, P01] */
+    double f10 = a[3] + dt * a[4], f11 = a[4]; /* row 1 */
+    double det = p[7] * p[9] - p[8] * p[8];
+    if (!(fabs(det) > 1e-12)) {
+      z[k] = a[0];
+      ss = a[0], sv = a[1];
+      continue;
+    }
+    double i00 = p[9] / det, i01 = -p[8] / det, i11 = p[7] / det;
+    double C00 = f00 * i00 + f01 * i01, C01 = f00 * i01 + f01 * i11;
+    double C10 = f10 * i00 + f11 * i01, C11 = f10 * i01 + f11 * i11;
+    double ds = ss - p[5], dv = sv - p[6];
+    double ns = a[0] + C00 * ds + C01 * dv, nv = a[1] + C10 * ds + C11 * dv;
+    ss = ns, sv = nv;
+    z[k] = ss;
+  }
+  /* pool adjacent violators (equal weights), in place using kf as a block stack */
+  double *bv = kf, *bw = kf + nf;
+  size_t nb = 0;
+  for (size_t k = 0; k < nf; k++) {
+    bv[nb] = z[k], bw[nb] = 1, nb++;
+    while (nb > 1 && bv[nb - 2] > bv[nb - 1]) {
+      double wsum = bw[nb - 2] + bw[nb - 1];
+      bv[nb - 2] = (bv[nb - 2] * bw[nb - 2] + bv[nb - 1] * bw[nb - 1]) / wsum;
+      bw[nb - 2] = wsum;
+      nb--;
+    }
+  }
+  size_t k = 0;
+  for (size_t b = 0; b < nb; b++)
+    for (size_t c = 0; c < (size_t)bw[b]; c++) z[k++] = bv[b];
+}
+
+/* ---- one piece of a trace ---------------------------------------------------- */
+typedef struct chunk {
+  size_t tr;          /* trace */
+  size_t a, b;        /* extended range of fixes */
+  size_t c0, c1;      /* core range written to the output */
+} chunk;
+
+/* Matches fixes [ch->a, ch->b) and writes the rows of [c0, c1). Adds
+ * the restarts inside the core to *breaks and the chosen transitions'
+ * |route - straight| to mis[fix] and the chosen candidates' distances to emd[fix]. */
+static int match_chunk(const model *m, work *w, const chunk *ch, dl_match_out *out, size_t *breaks, double *mis,
+                       double *emd) {
+  const dl_net *n = m->n;
+  size_t a = ch->a, nf = ch->b - ch->a;
+  if (work_reserve(w, nf)) return DL_ENOMEM;
+  /* candidates of the observations */
+  size_t ns = 0;
+  w->cstart[0] = 0;
+  for (size_t i = a; i < ch->b; i++) {
+    w->noroad[i - a] = 0;
+    if (m->kind[i] != K_OBS) continue;
+    int nc = candidates(m, w, i, w->c + w->cstart[ns]);
+    if (nc == 0) {
+      w->noroad[i - a] = 1;
+      continue;
+    }
+    w->obs[ns] = (uint32_t)i;
+    w->cstart[ns + 1] = w->cstart[ns] + (uint32_t)nc;
+    ns++;
+  }
+  for (size_t i = 0; i < nf; i++) w->fsub[i] = -1, w->coord[i] = NAN;
+  if (ns > 0) {
+    viterbi(m, w, ns);
+    backtrack(w, ns);
+  }
+  /* restarts inside the core are breaks (hard breaks are counted per trace) */
+  for (size_t s = 1; s < ns; s++)
+    if (w->sub[s] != w->sub[s - 1] && w->obs[s] >= ch->c0 && w->obs[s] < ch->c1 &&
+        !(m->t[w->obs[s]] - m->t[w->obs[s - 1]] > m->o->gap_s))
+      (*breaks)++;
+  /* every fix belongs to the sub-match of the last observation before it
+   * (or of the first one after it, before the first observation) */
+  {
+    size_t s = 0;
+    for (size_t i = a; i < ch->b; i++) {
+      while (s + 1 < ns && w->obs[s + 1] <= i) s++;
+      if (ns) w->fsub[i - a] = (int32_t)w->sub[s];
+    }
+  }
+  /* each sub-match: route, coordinates, smoothing, rows */
+  size_t s0 = 0;
+  while (s0 < ns) {
+    size_t s1 = s0 + 1;
+    while (s1 < ns && w->sub[s1] == w->sub[s0]) s1++;
+    int32_t id = (int32_t)w->sub[s0];
+    w->rn = 0;
+    const cand *c = w->c + w->state[s0];
+    if (route_push(w, c->edge, 0)) return DL_ENOMEM;
+    double cprev = c->pos;
+    w->coord[w->obs[s0] - a] = cprev;
+    for (size_t s = s0; s < s1; s++)
+      if (w->obs[s] >= ch->c0 && w->obs[s] < ch->c1) emd[w->obs[s]] = w->c[w->state[s]].dist;
+    for (size_t s = s0 + 1; s < s1; s++) {
+      const cand *pc = w->c + w->state[s - 1], *cc = w->c + w->state[s];
+      uint8_t via = w->via[w->state[s]];
+      size_t i0 = w->obs[s - 1], i1 = w->obs[s];
+      double straight = hypot(m->x[i1] - m->x[i0], m->y[i1] - m->y[i0]);
+      double q;
+      if (via == 1) {
+        if (route_extend(m, w, pc, cc, step_bound(straight, m->t[i1] - m->t[i0]))) return DL_ENOMEM;
+        q = w->rcum[w->rn - 1] + cc->pos;
+      } else {
+        q = w->rcum[w->rn - 1] + cc->pos; /* same edge, forwards or a small step back */
+      }
+      double along = via == 2 ? cprev - q : q - cprev;
+      if (i1 >= ch->c0 && i1 < ch->c1) mis[i1] = fabs(along - straight);
+      w->coord[i1 - a] = q;
+      cprev = q;
+    }
+    /* the fixes of this sub-match in the chunk */
+    size_t f0 = 0;
+    while (f0 < nf && w->fsub[f0] != id) f0++;
+    size_t f1 = f0;
+    while (f1 < nf && w->fsub[f1] == id) f1++;
+    /* thinned fixes: projected onto the route between their neighbours;
+     * the others (outliers, no road) get no measurement */
+    double last = NAN, next = NAN;
+    size_t nxt = f0;
+    for (size_t i = f0; i < f1; i++) {
+      size_t fi = a + i;
+      if (m->kind[fi] == K_OBS && !w->noroad[i]) {
+        last = w->coord[i];
+        continue;
+      }
+      if (m->kind[fi] != K_THIN) continue;
+      if (nxt <= i) {
+        nxt = i + 1;
+        while (nxt < f1 && !(m->kind[a + nxt] == K_OBS && !w->noroad[nxt])) nxt++;
+        next = nxt < f1 ? w->coord[nxt] : NAN;
+      }
+      /* past either end of the observations: within still_m of the nearest one */
+      double lo = isfinite(last) ? last : next - m->o->still_m, hi = isfinite(next) ? next : last + m->o->still_m;
+      if (!isfinite(lo)) continue;
+      if (lo > hi) {
+        double t = lo;
+        lo = hi, hi = t;
+      }
+      w->coord[i] = route_project(m, w, m->x[fi], m->y[fi], lo, hi);
+    }
+    /* smoothing over the sub-match's fixes; outliers and no-road fixes
+     * between observations have no measurement and are placed by it */
+    size_t g0 = w->obs[s0] - a, g1 = w->obs[s1 - 1] - a + 1;
+    smooth(m, w, a + f0, f1 - f0, w->coord + f0, m->sigma * m->sigma);
+    /* rows */
+    double qmax = w->rcum[w->rn - 1] + n->edge_len[w->route[w->rn - 1]];
+    for (size_t i = f0; i < f1; i++) {
+      size_t fi = a + i;
+      if (fi < ch->c0 || fi >= ch->c1) continue;
+      double q = w->coord[i];
+      int st;
+      if (m->kind[fi] == K_OBS && !w->noroad[i]) st = DL_MATCH_MATCHED;
+      else if (m->kind[fi] == K_THIN) st = DL_MATCH_MATCHED;
+      else if (i > g0 && i < g1 - 1) st = DL_MATCH_INTERPOLATED;
+      else st = m->kind[fi] == K_OUT ? DL_MATCH_OUTLIER : DL_MATCH_UNMATCHED;
+      if (!isfinite(q) || st == DL_MATCH_OUTLIER || st == DL_MATCH_UNMATCHED) {
+        out->status[fi] = (uint8_t)(st == DL_MATCH_MATCHED ? DL_MATCH_UNMATCHED : st);
+        continue;
+      }
+      if (q < 0) q = 0;
+      if (q > qmax) q = qmax;
+      uint8_t dir;
+      route_point(m, w, q, &out->seg[fi], &dir, &out->offset[fi], &out->mx[fi], &out->my[fi], &out->mlat[fi],
+                  &out->mlon[fi]);
+      out->dist[fi] = hypot(m->x[fi] - out->mx[fi], m->y[fi] - out->my[fi]);
+      out->status[fi] = (uint8_t)st;
+      if (out->dir) out->dir[fi] = dir;
+    }
+    s0 = s1;
+  }
+  return DL_OK;
+}
+
+/* ---- per-trace preparation ------------------------------------------------------ */
+static int cmp_dbl(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Median of the finite values of v[0..n) (reordered in place), NAN when none. */
+static double median_inplace(double *v, size_t n) {
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (isfinite(v[i])) v[k++] = v[i];
+  if (!k) return NAN;
+  qsort(v, k, sizeof *v, cmp_dbl);
+  return k % 2 ? v[k / 2] : 0.5 * (v[k / 2 - 1] + v[k / 2]);
+}
+
+/* sigma from the distance of up to 1000 evenly spread fixes to their nearest road */
+static double estimate_sigma(const dl_net *n, const dl_match_opts *o, dl_net_query *q, const double *x,
+                             const double *y, size_t a, size_t b, double *tmp) {
+  size_t len = b - a, step = len > 1000 ? (len + 999) / 1000 : 1, k = 0;
+  for (size_t i = a; i < b; i += step) {
+    dl_net_nearest(n, q, x[i], y[i], 1, o->radius_max, DL_NETQ_PER_SEGMENT);
+    if (q->n) tmp[k++] = q->hit[0].dist;
+  }
+  double med = median_inplace(tmp, k);
+  if (!isfinite(med)) return 10;
+  double s = 1.4826 * med;
+  return s < 4 ? 4 : s > 25 ? 25 : s;
+}
+
+/* kinds (bad, outlier, observation, thinned) and hard-break flags of trace [a,b) */
+static void prepare(const dl_match_opts *o, double sigma, const double *t, const double *x, const double *y,
+                    size_t a, size_t b, uint8_t *kind, uint8_t *brk) {
+  for (size_t i = a; i < b; i++) {
+    kind[i] = isfinite(t[i]) && isfinite(x[i]) && isfinite(y[i]) ? K_OBS : K_BAD;
+    brk[i] = 0;
+  }
+  /* single-fix spikes: too fast to reach and to leave, while the neighbours agree */
+  size_t p = SIZE_MAX;
+  for (size_t i = a; i < b; i++) {
+    if (kind[i] == K_BAD) continue;
+    size_t q = i + 1;
+    while (q < b && kind[q] == K_BAD) q++;
+    if (p != SIZE_MAX && q < b) {
+      double v1 = hypot(x[i] - x[p], y[i] - y[p]) / fmax(t[i] - t[p], 1e-3);
+      double v2 = hypot(x[q] - x[i], y[q] - y[i]) / fmax(t[q] - t[i], 1e-3);
+      double v3 = hypot(x[q] - x[p], y[q] - y[p]) / fmax(t[q] - t[p], 1e-3);
+      if (v1 > OUTLIER_MPS && v2 > OUTLIER_MPS && v3 <= OUTLIER_MPS) {
+        kind[i] = K_OUT;
+        continue; /* p stays the last good fix */
+      }
+    }
+    p = i;
+  }
+  /* hard breaks and thinning */
+  double still = o->still_m;
+  size_t last = SIZE_MAX, kept = SIZE_MAX;
+  for (size_t i = a; i < b; i++) {
+    if (kind[i] == K_BAD || kind[i] == K_OUT) continue;
+    if (last != SIZE_MAX && (t[i] - t[last] > o->gap_s || hypot(x[i] - x[last], y[i] - y[last]) > o->jump_m)) {
+      brk[i] = 1;
+      kept = SIZE_MAX;
+    }
+    last = i;
+    if (kept != SIZE_MAX && hypot(x[i] - x[kept], y[i] - y[kept]) <= still && t[i] - t[kept] < STILL_MAX_S) {
+      kind[i] = K_THIN;
+      continue;
+    }
+    kept = i;
+  }
+  (void)sigma;
+}
+
+/* ---- the entry point ---------------------------------------------------------------- */
+int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t *tr_start, const double *t,
+             const double *x, const double *y, const double *speed, const double *course, dl_match_out *out,
+             dl_match_summary *sum, dl_err *e) {
+  if (!(o->k >= 1 && o->k <= MAXK) || !(o->radius_max > 0) || !(o->gap_s > 0) || !(o->jump_m > 0) ||
+      !(o->still_m >= 0) || !(o->sigma >= 0) || !(o->beta >= 0) || !(o->smooth_q > 0) || o->chunk < 100)
+    return dl_errf(e, DL_EUSAGE, "match: option out of range (k 1..%d, radius, gap, jump, smooth_q > 0, chunk >= 100)",
+                   MAXK);
+  size_t N = tr_start[n_tr];
+  for (size_t r = 0; r < n_tr; r++)
+    for (size_t i = tr_start[r] + 1; i < tr_start[r + 1]; i++)
+      if (isfinite(t[i]) && isfinite(t[i - 1]) && !(t[i] > t[i - 1]))
+        return dl_errf(e, DL_EUSAGE, "match: trace %zu, fix %zu: time %.3f does not increase (previous %.3f)", r,
+                       i - tr_start[r] + 1, t[i], t[i - 1]);
+  uint8_t *kind = malloc(N ? N : 1), *brk = malloc(N ? N : 1);
+  double *mis = malloc((N ? N : 1) * sizeof *mis), *sig = malloc((n_tr ? n_tr : 1) * sizeof *sig);
+  double *bet = malloc((n_tr ? n_tr : 1) * sizeof *bet);
+  size_t *brks = calloc(n_tr ? n_tr : 1, sizeof *brks);
+  chunk *ch = NULL;
+  int rc = DL_OK;
+  if (!kind || !brk || !mis || !sig || !bet || !brks) {
+    rc = DL_ENOMEM;
+    goto done;
+  }
+  for (size_t i = 0; i < N; i++) {
+    out->seg[i] = DL_NET_NONE;
+    out->offset[i] = out->mx[i] = out->my[i] = out->mlat[i] = out->mlon[i] = out->dist[i] = NAN;
+    out->status[i] = DL_MATCH_UNMATCHED;
+    if (out->dir) out->dir[i] = 0;
+    mis[i] = NAN;
+  }
+  int nth = o->threads > 0 ? o->threads : omp_get_max_threads();
+  /* phase 1: per trace sigma, kinds, hard breaks */
+#pragma omp parallel num_threads(nth)
+  {
+    dl_net_query q;
+    double *tmp = malloc(1001 * sizeof *tmp);
+    int ok = dl_net_query_init(&q, 16) == DL_OK && tmp;
+#pragma omp for schedule(dynamic, 1)
+    for (size_t r = 0; r < n_tr; r++) {
+      if (!ok) continue;
+      size_t a = tr_start[r], b = tr_start[r + 1];
+      sig[r] = o->sigma > 0 ? o->sigma : estimate_sigma(n, o, &q, x, y, a, b, tmp);
+      bet[r] = o->beta > 0 ? o->beta : fmax(3.0, 0.5 * sig[r]);
+      prepare(o, sig[r], t, x, y, a, b, kind, brk);
+    }
+    if (!ok) {
+#pragma omp atomic write
+      rc = DL_ENOMEM;
+    }
+    dl_net_query_free(&q);
+    free(tmp);
+  }
+  if (rc) goto done;
+  for (size_t i = 0; i < N; i++)
+    if (kind[i] == K_OUT) out->status[i] = DL_MATCH_OUTLIER;
+  /* phase 2: pieces (between hard breaks) split into chunks of a fixed size */
+  size_t nch = 0, cap = 0;
+  for (size_t r = 0; r < n_tr; r++) {
+    size_t a = tr_start[r], b = tr_start[r + 1];
+    size_t p0 = a;
+    for (size_t i = a; i <= b; i++) {
+      if (i < b && !(brk[i] && i > p0)) continue;
+      size_t p1 = i, len = p1 - p0;
+      size_t parts = len > o->chunk + o->chunk / 2 ? (len + o->chunk - 1) / o->chunk : 1;
+      for (size_t k = 0; k < parts && len; k++) {
+        if (nch == cap) {
+          cap = cap ? 2 * cap : 64;
+          chunk *nc = realloc(ch, cap * sizeof *nc);
+          if (!nc) {
+            rc = DL_ENOMEM;
+            goto done;
+          }
+          ch = nc;
+        }
+        chunk *c = &ch[nch++];
+        c->tr = r;
+        c->c0 = p0 + len * k / parts, c->c1 = p0 + len * (k + 1) / parts;
+        c->a = c->c0 >= p0 + OVERLAP ? c->c0 - OVERLAP : p0;
+        c->b = c->c1 + OVERLAP <= p1 ? c->c1 + OVERLAP : p1;
+      }
+      if (i < b && i > a) brks[r]++;
+      p0 = i;
+    }
+  }
+  /* phase 3: match every chunk; then re-estimate sigma (from the distances
+   * to the chosen roads: the nearest road underestimates it where roads are
+   * dense) and beta (from the chosen transitions) per trace, and redo the
+   * traces where either moved by more than a fifth */
+  uint8_t *redo = calloc(n_tr ? n_tr : 1, 1);
+  size_t *rbrk = calloc(n_tr ? n_tr : 1, sizeof *rbrk);
+  double *emd = malloc((N ? N : 1) * sizeof *emd);
+  if (!redo || !rbrk || !emd) {
+    free(redo), free(rbrk), free(emd);
+    rc = DL_ENOMEM;
+    goto done;
+  }
+  for (int pass = 0; pass < 3 && !rc; pass++) {
+    for (size_t r = 0; r < n_tr; r++)
+      if (pass == 0 || redo[r]) {
+        rbrk[r] = 0;
+        for (size_t i = tr_start[r]; i < tr_start[r + 1]; i++) {
+          mis[i] = emd[i] = NAN;
+          out->seg[i] = DL_NET_NONE;
+          out->offset[i] = out->mx[i] = out->my[i] = out->mlat[i] = out->mlon[i] = out->dist[i] = NAN;
+          out->status[i] = kind[i] == K_OUT ? DL_MATCH_OUTLIER : DL_MATCH_UNMATCHED;
+        }
+      }
+#pragma omp parallel num_threads(nth)
+    {
+      work w;
+      int ok = work_init(&w, n) == DL_OK;
+#pragma omp for schedule(dynamic, 1)
+      for (size_t c = 0; c < nch; c++) {
+        size_t r = ch[c].tr;
+        if (!ok || (pass > 0 && !redo[r])) continue;
+        model m = {n, o, sig[r], bet[r], fmax(3.0 * sig[r], 30.0), t, x, y, speed, course, kind};
+        size_t nb = 0;
+        if (match_chunk(&m, &w, &ch[c], out, &nb, mis, emd)) ok = 0;
+#pragma omp atomic
+        rbrk[r] += nb;
+      }
+      if (!ok) {
+#pragma omp atomic write
+        rc = DL_ENOMEM;
+      }
+      work_free(&w);
+    }
+    if (rc || pass == 2 || (o->beta > 0 && o->sigma > 0)) break;
+    int any = 0;
+    for (size_t r = 0; r < n_tr; r++) {
+      redo[r] = 0;
+      size_t a = tr_start[r], b = tr_start[r + 1], k = 0, k2 = 0;
+      double *v = malloc((b - a + 1) * sizeof *v);
+      if (!v) {
+        rc = DL_ENOMEM;
+        break;
+      }
+      for (size_t i = a; i < b; i++)
+        if (isfinite(mis[i])) v[k++] = mis[i];
+      double be = median_inplace(v, k) / M_LN2;
+      for (size_t i = a; i < b; i++)
+        if (isfinite(emd[i])) v[k2++] = emd[i];
+      double sg = 1.4826 * median_inplace(v, k2);
+      free(v);
+      if (o->sigma <= 0 && k2 >= 20 && isfinite(sg)) {
+        sg = sg < 4 ? 4 : sg > 25 ? 25 : sg;
+        if (fabs(sg / sig[r] - 1) > 0.2) sig[r] = sg, redo[r] = 1;
+      }
+      if (o->beta <= 0 && k >= 20 && isfinite(be)) {
+        be = be < 3 ? 3 : be > 200 ? 200 : be; /* the estimate from the chosen path tends to collapse */
+        if (fabs(be / bet[r] - 1) > 0.2) bet[r] = be, redo[r] = 1;
+      }
+      any |= redo[r];
+    }
+    if (!any) break;
+  }
+  free(emd);
+  for (size_t r = 0; r < n_tr; r++) brks[r] += rbrk[r];
+  free(redo), free(rbrk);
+  if (rc) goto done;
+  /* phase 4: summaries */
+  if (sum)
+    for (size_t r = 0; r < n_tr; r++) {
+      dl_match_summary *S = &sum[r];
+      memset(S, 0, sizeof *S);
+      size_t a = tr_start[r], b = tr_start[r + 1], k = 0;
+      S->points = b - a, S->breaks = brks[r], S->sigma = sig[r], S->beta = bet[r];
+      for (size_t i = a; i < b; i++) {
+        switch (out->status[i]) {
+          case DL_MATCH_MATCHED: S->matched++, mis[k++] = out->dist[i]; break;
+          case DL_MATCH_INTERPOLATED: S->interpolated++; break;
+          case DL_MATCH_OUTLIER: S->outliers++; break;
+          default: S->unmatched++;
+        }
+      }
+      S->median_dist = median_inplace(mis, k);
+    }
+done:
+  free(kind), free(brk), free(mis), free(sig), free(bet), free(brks), free(ch);
+  if (rc == DL_ENOMEM) return dl_errf(e, DL_ENOMEM, "match: out of memory");
+  return rc;
+}

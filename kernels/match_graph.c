@@ -1,0 +1,92 @@
+/* match_graph.c: bounded one-to-many Dijkstra on the directed road graph
+ * for the matcher, with per-thread buffers allocated once. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "match_internal.h"
+
+int dl_mgraph_init(dl_mgraph *g, const dl_net *n) {
+  memset(g, 0, sizeof *g);
+  g->net = n;
+  size_t nn = n->n_nodes ? n->n_nodes : 1;
+  g->dist = malloc(nn * sizeof *g->dist);
+  g->stamp = calloc(nn, sizeof *g->stamp);
+  g->pred = malloc(nn * sizeof *g->pred);
+  /* lazy heap: at most one push per relaxed edge plus the source */
+  g->hcap = (size_t)n->n_edges + 2;
+  g->hnode = malloc(g->hcap * sizeof *g->hnode);
+  g->hkey = malloc(g->hcap * sizeof *g->hkey);
+  g->src = DL_NET_NONE;
+  if (!g->dist || !g->stamp || !g->pred || !g->hnode || !g->hkey) {
+    dl_mgraph_free(g);
+    return DL_ENOMEM;
+  }
+  return DL_OK;
+}
+
+void dl_mgraph_free(dl_mgraph *g) {
+  if (!g) return;
+  free(g->dist), free(g->stamp), free(g->pred), free(g->hnode), free(g->hkey);
+  memset(g, 0, sizeof *g);
+}
+
+static void hpush(dl_mgraph *g, double k, uint32_t v) {
+  size_t i = g->hn++;
+  while (i > 0) {
+    size_t p = (i - 1) / 2;
+    if (g->hkey[p] <= k) break;
+    g->hkey[i] = g->hkey[p], g->hnode[i] = g->hnode[p];
+    i = p;
+  }
+  g->hkey[i] = k, g->hnode[i] = v;
+}
+
+static void hpop(dl_mgraph *g, double *k, uint32_t *v) {
+  *k = g->hkey[0], *v = g->hnode[0];
+  size_t n = --g->hn;
+  if (!n) return;
+  double lk = g->hkey[n];
+  uint32_t lv = g->hnode[n];
+  size_t i = 0;
+  for (;;) {
+    size_t c = 2 * i + 1;
+    if (c >= n) break;
+    if (c + 1 < n && g->hkey[c + 1] < g->hkey[c]) c++;
+    if (g->hkey[c] >= lk) break;
+    g->hkey[i] = g->hkey[c], g->hnode[i] = g->hnode[c];
+    i = c;
+  }
+  g->hkey[i] = lk, g->hnode[i] = lv;
+}
+
+void dl_mgraph_run(dl_mgraph *g, uint32_t src, double lim) {
+  if (src == g->src && lim <= g->lim) {
+    g->reused++;
+    return;
+  }
+  const dl_net *n = g->net;
+  if (++g->cur == 0) { /* stamps wrapped: clear once every 2^32 runs */
+    memset(g->stamp, 0, (n->n_nodes ? n->n_nodes : 1) * sizeof *g->stamp);
+    g->cur = 1;
+  }
+  g->runs++;
+  g->src = src, g->lim = lim;
+  g->hn = 0;
+  g->dist[src] = 0, g->stamp[src] = g->cur, g->pred[src] = DL_NET_NONE;
+  hpush(g, 0, src);
+  while (g->hn) {
+    double k;
+    uint32_t u;
+    hpop(g, &k, &u);
+    if (k > g->dist[u]) continue; /* stale entry */
+    g->settled++;
+    for (uint32_t e = n->node_edge[u]; e < n->node_edge[u + 1]; e++) {
+      uint32_t v = n->edge_to[e];
+      double d = k + n->edge_len[e];
+      if (d > lim) continue;
+      if (g->stamp[v] == g->cur && g->dist[v] <= d) continue;
+      g->stamp[v] = g->cur, g->dist[v] = d, g->pred[v] = e;
+      if (g->hn < g->hcap) hpush(g, d, v);
+    }
+  }
+}

@@ -1,0 +1,353 @@
+/* test_match.c: the HMM matcher on small hand-built networks with exact
+ * expectations: straight drives, breaks, stationary jitter, direction,
+ * outliers, far-away fixes, and identical results for 1 and 2 threads. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dl_match.h"
+#include "dl_netbuild.h"
+#include "dl_test.h"
+
+/* A 1000 x 100 m loop of two-way residential roads:
+ *   south road y=0 from x=0 to 1000 (nodes at 0, 500, 1000), north road
+ *   y=100 from x=1000 back to 0, east connector x=1000, west connector x=0.
+ * Way geometry runs east on the south road. */
+typedef struct netfix {
+  dl_netbuf nb;
+  const dl_net *n;
+} netfix;
+
+static void build_loop(netfix *f, int south_oneway) {
+  static const int64_t id[6] = {1, 2, 3, 4, 5, 6};
+  static const double x[6] = {0, 500, 1000, 1000, 500, 0}, y[6] = {0, 0, 0, 100, 100, 100};
+  static double lat[6], lon[6];
+  for (int i = 0; i < 6; i++) lat[i] = 40 + y[i] / 111000.0, lon[i] = 116 + x[i] / 85000.0;
+  static const int64_t wid[4] = {10, 11, 12, 13};
+  static const uint64_t nd[5] = {0, 3, 5, 8, 10};
+  static const int64_t ref[10] = {1, 2, 3, 3, 4, 4, 5, 6, 6, 1};
+  static const char str[] = "\0residential\0yes\0";
+  static const uint32_t hw[4] = {1, 1, 1, 1}, zero[4] = {0, 0, 0, 0};
+  uint32_t ow[4] = {south_oneway ? 13u : 0u, 0, 0, 0};
+  dl_netsrc src = {6, id, lat, lon, x, y, 4, wid, nd, ref, hw, ow, zero, zero, zero, zero, str, sizeof str};
+  dl_netbuild_opts o = {0, 50, 0, 32650};
+  dl_netbuild_report rep;
+  dl_err e;
+  assert_int_equal(dl_netbuild(&src, NULL, NULL, &o, &f->nb, &rep, &e), DL_OK);
+  f->n = &f->nb.net;
+}
+
+/* The segment whose geometry contains (x, y) exactly. */
+static uint32_t seg_at(const dl_net *n, double x, double y) {
+  for (uint32_t s = 0; s < n->n_segs; s++)
+    for (uint32_t v = n->seg_vtx[s]; v + 1 < n->seg_vtx[s + 1]; v++) {
+      double ax = n->vtx_x[v], ay = n->vtx_y[v], bx = n->vtx_x[v + 1], by = n->vtx_y[v + 1];
+      if (fmin(ax, bx) - 1e-9 <= x && x <= fmax(ax, bx) + 1e-9 && fmin(ay, by) - 1e-9 <= y &&
+          y <= fmax(ay, by) + 1e-9 && fabs((bx - ax) * (y - ay) - (by - ay) * (x - ax)) < 1e-6)
+        return s;
+    }
+  return DL_NET_NONE;
+}
+
+typedef struct run {
+  size_t n;
+  double *t, *x, *y, *sp, *co;
+  dl_match_out o;
+  dl_match_summary sum;
+} run;
+
+static void run_alloc(run *r, size_t n) {
+  memset(r, 0, sizeof *r);
+  r->n = n;
+  r->t = calloc(n, sizeof(double)), r->x = calloc(n, sizeof(double)), r->y = calloc(n, sizeof(double));
+  r->sp = calloc(n, sizeof(double)), r->co = calloc(n, sizeof(double));
+  for (size_t i = 0; i < n; i++) r->sp[i] = r->co[i] = NAN;
+  r->o.seg = calloc(n, sizeof *r->o.seg);
+  r->o.offset = calloc(n, sizeof(double)), r->o.mx = calloc(n, sizeof(double)), r->o.my = calloc(n, sizeof(double));
+  r->o.mlat = calloc(n, sizeof(double)), r->o.mlon = calloc(n, sizeof(double)), r->o.dist = calloc(n, sizeof(double));
+  r->o.status = calloc(n, 1), r->o.dir = calloc(n, 1);
+}
+
+static void run_free(run *r) {
+  free(r->t), free(r->x), free(r->y), free(r->sp), free(r->co);
+  free(r->o.seg), free(r->o.offset), free(r->o.mx), free(r->o.my), free(r->o.mlat), free(r->o.mlon);
+  free(r->o.dist), free(r->o.status), free(r->o.dir);
+}
+
+static int run_match(const dl_net *n, run *r, const dl_match_opts *opt) {
+  dl_match_opts d;
+  dl_match_opts_default(&d);
+  size_t tr[2] = {0, r->n};
+  dl_err e;
+  return dl_match(n, opt ? opt : &d, 1, tr, r->t, r->x, r->y, r->sp, r->co, &r->o, &r->sum, &e);
+}
+
+static void matcher_matches_straight_drive_exactly(void **state) {
+  (void)state;
+  netfix f;
+  build_loop(&f, 0);
+  run r;
+  run_alloc(&r, 41);
+  for (size_t i = 0; i < r.n; i++) r.t[i] = 1000 + (double)i, r.x[i] = 50 + 10.0 * (double)i, r.y[i] = 2;
+  assert_int_equal(run_match(f.n, &r, NULL), DL_OK);
+  uint32_t s = seg_at(f.n, 100, 0);
+  assert_int_equal(r.sum.points, 41);
+  assert_int_equal(r.sum.matched, 41);
+  assert_int_equal(r.sum.breaks, 0);
+  for (size_t i = 0; i < r.n; i++) {
+    assert_int_equal(r.o.status[i], DL_MATCH_MATCHED);
+    assert_int_equal(r.o.seg[i], s);
+    assert_int_equal(r.o.dir[i], 0);
+    if (fabs(r.o.offset[i] - r.x[i]) >= 1e-6) print_message("%zu %.9f %.9f st %d\n", i, r.o.offset[i], r.x[i], r.o.status[i]);
+    assert_true(fabs(r.o.offset[i] - r.x[i]) < 1e-3);
+    assert_true(fabs(r.o.my[i]) < 1e-9);
+    assert_true(fabs(r.o.dist[i] - 2) < 1e-6);
+    assert_true(fabs(r.o.mlat[i] - 40) < 1e-12);
+    assert_true(fabs(r.o.mlon[i] - (116 + r.x[i] / 85000.0)) < 1e-9);
+  }
+  assert_true(fabs(r.sum.median_dist - 2) < 1e-6);
+  run_free(&r);
+  dl_netbuf_free(&f.nb);
+}
+
+static void matcher_splits_at_60s_gap(void **state) {
+  (void)state;
+  netfix f;
+  build_loop(&f, 0);
+  run r;
+  run_alloc(&r, 40);
+  for (size_t i = 0; i < r.n; i++) {
+    r.t[i] = (double)i + (i >= 20 ? 61 : 0); /* 62 s between fixes 19 and 20 */
+    r.x[i] = 100 + 10.0 * (double)i, r.y[i] = -1;
+  }
+  assert_int_equal(run_match(f.n, &r, NULL), DL_OK);
+  assert_int_equal(r.sum.breaks, 1);
+  assert_int_equal(r.sum.matched, 40);
+  for (size_t i = 0; i < r.n; i++) {
+    if (!(fabs(r.o.mx[i] - r.x[i]) < 1e-6)) print_message("%zu %.9f %.9f\n", i, r.o.mx[i], r.x[i]);
+    assert_true(fabs(r.o.mx[i] - r.x[i]) < 1e-3 && fabs(r.o.my[i]) < 1e-9);
+  }
+  /* 59 s is not a break */
+  for (size_t i = 20; i < r.n; i++) r.t[i] = (double)i + 58;
+  assert_int_equal(run_match(f.n, &r, NULL), DL_OK);
+  assert_int_equal(r.sum.breaks, 0);
+  run_free(&r);
+  dl_netbuf_free(&f.nb);
+}
+
+static void matcher_keeps_matching_after_no_transition(void **state) {
+  (void)state;
+  netfix f;
+  build_loop(&f, 0);
+  run r;
+  run_alloc(&r, 30);
+  /* 15 s east along the south road, then one second later on the north
+   * road 100 m away: no route of <= 49.5 m joins them */
+  for (size_t i = 0; i < r.n; i++) {
+    r.t[i] = (double)i;
+    r.x[i] = i < 15 ? 300 + 10.0 * (double)i : 460 - 10.0 * (double)(i - 15);
+    r.y[i] = i < 15 ? 1 : 99;
+  }
+  assert_int_equal(run_match(f.n, &r, NULL), DL_OK);
+  assert_int_equal(r.sum.breaks, 1);
+  assert_int_equal(r.sum.matched, 30);
+  uint32_t south = seg_at(f.n, 300, 0), north = seg_at(f.n, 400, 100);
+  for (size_t i = 0; i < r.n; i++) {
+    assert_int_equal(r.o.seg[i], i < 15 ? south : north);
+    assert_true(fabs(r.o.dist[i] - 1) < 1e-6);
+  }
+  run_free(&r);
+  dl_netbuf_free(&f.nb);
+}
+
+static void matcher_stationary_jitter_stays_put(void **state) {
+  (void)state;
+  netfix f;
+  build_loop(&f, 0);
+  run r;
+  run_alloc(&r, 70);
+  static const double jx[8] = {3, -2, 1, -3, 2, -1, 0, 2}, jy[8] = {2, -3, 1, 2, -2, 3, -1, 0};
+  for (size_t i = 0; i < r.n; i++) {
+    double xi = i < 20 ? 100 + 10.0 * (double)i : i < 50 ? 300 : 300 + 10.0 * (double)(i - 49);
+    r.t[i] = (double)i;
+    r.x[i] = xi + (i >= 20 && i < 50 ? jx[i % 8] : 0);
+    r.y[i] = i >= 20 && i < 50 ? jy[i % 8] : 0;
+  }
+  assert_int_equal(run_match(f.n, &r, NULL), DL_OK);
+  assert_int_equal(r.sum.breaks, 0);
+  assert_int_equal(r.sum.matched, 70);
+  uint32_t s = seg_at(f.n, 300, 0);
+  for (size_t i = 25; i < 45; i++) { /* the middle of the stop: the smoother rounds its corners */
+    assert_int_equal(r.o.seg[i], s);
+    if (!(fabs(r.o.offset[i] - 300) < 3)) print_message("%zu %.3f\n", i, r.o.offset[i]);
+    assert_true(fabs(r.o.offset[i] - 300) < 3);
+    assert_true(r.o.offset[i] >= r.o.offset[i - 1]); /* never backwards along the road */
+    if (!(r.o.offset[i] - r.o.offset[i - 1] < 0.5)) print_message("%zu %.3f %.3f\n", i, r.o.offset[i - 1], r.o.offset[i]);
+    assert_true(r.o.offset[i] - r.o.offset[i - 1] < 0.5); /* put, not creeping with the jitter */
+  }
+  run_free(&r);
+  dl_netbuf_free(&f.nb);
+}
+
+static void matcher_prefers_correct_direction_on_two_way(void **state) {
+  (void)state;
+  netfix f;
+  build_loop(&f, 0);
+  run r;
+  run_alloc(&r, 30);
+  /* west along the south road (against its geometry) */
+  for (size_t i = 0; i < r.n; i++) r.t[i] = (double)i, r.x[i] = 450 - 10.0 * (double)i, r.y[i] = 1.5;
+  assert_int_equal(run_match(f.n, &r, NULL), DL_OK);
+  for (size_t i = 0; i < r.n; i++) assert_int_equal(r.o.dir[i], 1);
+  /* one fix alone: the GPS course decides (speed above 3 m/s) */
+  run one;
+  run_alloc(&one, 1);
+  one.x[0] = 250, one.y[0] = 1, one.sp[0] = 10, one.co[0] = 270; /* due west on the UTM grid */
+  assert_int_equal(run_match(f.n, &one, NULL), DL_OK);
+  assert_int_equal(one.o.status[0], DL_MATCH_MATCHED);
+  assert_int_equal(one.o.dir[0], 1);
+  one.co[0] = 88;
+  assert_int_equal(run_match(f.n, &one, NULL), DL_OK);
+  assert_int_equal(one.o.dir[0], 0);
+  run_free(&one);
+  run_free(&r);
+  dl_netbuf_free(&f.nb);
+}
+
+static void matcher_respects_oneway(void **state) {
+  (void)state;
+  netfix f;
+  build_loop(&f, 1); /* south road one-way eastwards */
+  run r;
+  run_alloc(&r, 20);
+  /* fixes drift west along the south road: impossible there; every step
+   * has no transition, so the trace breaks but no fix is lost */
+  for (size_t i = 0; i < r.n; i++) r.t[i] = (double)i, r.x[i] = 800 - 40.0 * (double)i, r.y[i] = 0;
+  assert_int_equal(run_match(f.n, &r, NULL), DL_OK);
+  assert_int_equal(r.sum.matched, 20);
+  assert_true(r.sum.breaks >= 10);
+  for (size_t i = 0; i < r.n; i++) assert_int_equal(r.o.dir[i], 0);
+  run_free(&r);
+  dl_netbuf_free(&f.nb);
+}
+
+static void matcher_unmatched_far_away(void **state) {
+  (void)state;
+  netfix f;
+  build_loop(&f, 0);
+  run r;
+  run_alloc(&r, 10);
+  for (size_t i = 0; i < r.n; i++) r.t[i] = (double)i, r.x[i] = 500 + (double)i, r.y[i] = 2000;
+  r.x[4] = NAN; /* a fix without coordinates is not fatal either */
+  assert_int_equal(run_match(f.n, &r, NULL), DL_OK);
+  assert_int_equal(r.sum.unmatched, 10);
+  assert_int_equal(r.sum.matched, 0);
+  assert_true(isnan(r.sum.median_dist));
+  for (size_t i = 0; i < r.n; i++) {
+    assert_int_equal(r.o.status[i], DL_MATCH_UNMATCHED);
+    assert_int_equal(r.o.seg[i], DL_NET_NONE);
+    assert_true(isnan(r.o.offset[i]));
+  }
+  run_free(&r);
+  dl_netbuf_free(&f.nb);
+}
+
+static void matcher_interpolates_outlier(void **state) {
+  (void)state;
+  netfix f;
+  build_loop(&f, 0);
+  run r;
+  run_alloc(&r, 21);
+  for (size_t i = 0; i < r.n; i++) r.t[i] = (double)i, r.x[i] = 200 + 10.0 * (double)i, r.y[i] = 0;
+  r.y[10] = -400; /* 400 m off for one second */
+  assert_int_equal(run_match(f.n, &r, NULL), DL_OK);
+  assert_int_equal(r.o.status[10], DL_MATCH_INTERPOLATED);
+  print_message("outlier at %.6f\n", r.o.mx[10]);
+  assert_true(fabs(r.o.mx[10] - 300) < 1e-3);
+  assert_int_equal(r.sum.interpolated, 1);
+  assert_int_equal(r.sum.matched, 20);
+  assert_int_equal(r.sum.breaks, 0);
+  /* at the end of the trace it cannot be placed */
+  r.y[10] = 0, r.y[20] = -400;
+  assert_int_equal(run_match(f.n, &r, NULL), DL_OK);
+  assert_true(r.o.status[20] == DL_MATCH_OUTLIER || r.o.status[20] == DL_MATCH_UNMATCHED);
+  run_free(&r);
+  dl_netbuf_free(&f.nb);
+}
+
+static void matcher_refuses_times_going_back(void **state) {
+  (void)state;
+  netfix f;
+  build_loop(&f, 0);
+  run r;
+  run_alloc(&r, 3);
+  r.t[0] = 5, r.t[1] = 6, r.t[2] = 6;
+  dl_match_opts o;
+  dl_match_opts_default(&o);
+  size_t tr[2] = {0, 3};
+  dl_err e;
+  assert_int_equal(dl_match(f.n, &o, 1, tr, r.t, r.x, r.y, NULL, NULL, &r.o, NULL, &e), DL_EUSAGE);
+  assert_non_null(strstr(e.msg, "fix 3"));
+  run_free(&r);
+  dl_netbuf_free(&f.nb);
+}
+
+/* Laps of the loop with deterministic noise, long enough to be cut into
+ * several parallel pieces. */
+static void matcher_identical_for_1_and_2_threads(void **state) {
+  (void)state;
+  netfix f;
+  build_loop(&f, 0);
+  run a, b;
+  size_t n = 5000;
+  run_alloc(&a, n);
+  run_alloc(&b, n);
+  uint64_t s = 12345;
+  for (size_t i = 0; i < n; i++) {
+    double d = fmod(10.0 * (double)i, 2200.0), x, y; /* counter-clockwise: east, north, west, south */
+    if (d < 1000) x = d, y = 0;
+    else if (d < 1100) x = 1000, y = d - 1000;
+    else if (d < 2100) x = 1000 - (d - 1100), y = 100;
+    else x = 0, y = 100 - (d - 2100);
+    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    double u1 = (double)(s >> 11) / 9007199254740992.0;
+    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    double u2 = (double)(s >> 11) / 9007199254740992.0;
+    a.t[i] = b.t[i] = (double)i;
+    a.x[i] = b.x[i] = x + 6 * (u1 - 0.5);
+    a.y[i] = b.y[i] = y + 6 * (u2 - 0.5);
+  }
+  dl_match_opts o;
+  dl_match_opts_default(&o);
+  o.threads = 1;
+  assert_int_equal(run_match(f.n, &a, &o), DL_OK);
+  o.threads = 2;
+  assert_int_equal(run_match(f.n, &b, &o), DL_OK);
+  assert_memory_equal(a.o.seg, b.o.seg, n * sizeof *a.o.seg);
+  assert_memory_equal(a.o.offset, b.o.offset, n * sizeof(double));
+  assert_memory_equal(a.o.mlat, b.o.mlat, n * sizeof(double));
+  assert_memory_equal(a.o.status, b.o.status, n);
+  assert_int_equal(a.sum.breaks, b.sum.breaks);
+  assert_int_equal(a.sum.matched, n);
+  /* every fix is on the road it was driven on, within the noise */
+  for (size_t i = 0; i < n; i++) assert_true(a.o.dist[i] < 6);
+  run_free(&a);
+  run_free(&b);
+  dl_netbuf_free(&f.nb);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(matcher_matches_straight_drive_exactly),
+      cmocka_unit_test(matcher_splits_at_60s_gap),
+      cmocka_unit_test(matcher_keeps_matching_after_no_transition),
+      cmocka_unit_test(matcher_stationary_jitter_stays_put),
+      cmocka_unit_test(matcher_prefers_correct_direction_on_two_way),
+      cmocka_unit_test(matcher_respects_oneway),
+      cmocka_unit_test(matcher_unmatched_far_away),
+      cmocka_unit_test(matcher_interpolates_outlier),
+      cmocka_unit_test(matcher_refuses_times_going_back),
+      cmocka_unit_test(matcher_identical_for_1_and_2_threads),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
