@@ -11,14 +11,13 @@
 #include "dl_base.h"
 #include "dl_hash.h"
 #include "dl_io.h"
+#include "dl_match.h"
 #include "dl_netopen.h"
 #include "dl_network.h"
 #include "dl_params.h"
 #include "dl_proc.h"
 #include "manifest.h"
 
-/* Match status of a sample: the codes of the matcher (kernels/dl_match.h). */
-enum { DL_RUN_MATCHED = 0, DL_RUN_INTERPOLATED = 1, DL_RUN_OUTLIER = 2, DL_RUN_UNMATCHED = 3 };
 
 typedef struct dl_run_opts {
   const char *manifest;
@@ -88,7 +87,7 @@ typedef struct dl_run {
   dl_netfile *netf;
   int32_t *segment;
   double *offset, *match_dist;
-  uint8_t *match_status;
+  uint8_t *match_status;      /* enum dl_match_status */
   char match_method[64];
   size_t match_points, match_matched, match_breaks;
   double match_mean_dist;

@@ -12,6 +12,7 @@
 #endif
 
 #include "calibfile.h"
+#include "dl_cli.h"
 #include "dl_hash.h"
 #include "dl_run.h"
 
@@ -714,21 +715,15 @@ int dl_run_flags(dl_run *r, dl_err *e) {
 
 /* ---- driver ----------------------------------------------------------- */
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void stage_done(dl_run *r, const char *name, double t0) {
   if (r->nstage < DL_RUN_STAGES) {
     r->stage_name[r->nstage] = name;
-    r->stage_s[r->nstage++] = now_s() - t0;
+    r->stage_s[r->nstage++] = dl_cli_now() - t0;
   }
 }
 
 int dl_run_execute(dl_run *r, const dl_run_opts *o, dl_err *e) {
-  double t = now_s();
+  double t = dl_cli_now();
   int rc;
   r->opts = *o;
   dl_run_progress(r, "reading %s", o->manifest);
@@ -737,7 +732,7 @@ int dl_run_execute(dl_run *r, const dl_run_opts *o, dl_err *e) {
   dl_run_progress(r, "read: %zu GPS fixes, %d instrument(s), %s (%.3f s)", r->fixes.n, r->ninst,
                   r->have_net ? r->network_path : "no road network", r->stage_s[r->nstage - 1]);
 
-  t = now_s();
+  t = dl_cli_now();
   if ((rc = dl_run_grid(r, e))) return rc;
   stage_done(r, "grid", t);
   char a[40], b[40];
@@ -746,7 +741,7 @@ int dl_run_execute(dl_run *r, const dl_run_opts *o, dl_err *e) {
                   dl_time_iso(r->t0 + (double)(r->n ? r->n - 1 : 0) / r->hz, b, sizeof b),
                   r->stage_s[r->nstage - 1]);
 
-  t = now_s();
+  t = dl_cli_now();
   if ((rc = dl_run_clocks(r, e))) return rc;
   stage_done(r, "clocks", t);
   for (int i = 0; i < r->ninst; i++) {
@@ -758,23 +753,23 @@ int dl_run_execute(dl_run *r, const dl_run_opts *o, dl_err *e) {
   }
   dl_run_progress(r, "stage 1 clocks: %.3f s", r->stage_s[r->nstage - 1]);
 
-  t = now_s();
+  t = dl_cli_now();
   if ((rc = dl_run_process(r, e))) return rc;
   stage_done(r, "process", t);
   dl_run_progress(r, "stage 3 despike/excess/T_ref: %.3f s", r->stage_s[r->nstage - 1]);
 
-  t = now_s();
+  t = dl_cli_now();
   if ((rc = dl_run_match(r, e))) return rc;
   stage_done(r, "match", t);
   dl_run_progress(r, "stage 4 match (%s): %zu of %zu points matched (%.3f s)", r->match_method,
                   r->match_matched, r->match_points, r->stage_s[r->nstage - 1]);
 
-  t = now_s();
+  t = dl_cli_now();
   if ((rc = dl_run_flags(r, e))) return rc;
   stage_done(r, "flags", t);
   dl_run_progress(r, "stage 3 flags: %.3f s", r->stage_s[r->nstage - 1]);
 
-  t = now_s();
+  t = dl_cli_now();
   if ((rc = dl_run_aggregate(r, e))) return rc;
   stage_done(r, "aggregate", t);
   dl_run_progress(r, "aggregate: %zu valid samples, %.2f km valid (%.3f s)", r->n_valid,

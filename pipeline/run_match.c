@@ -5,15 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dl_match.h"
 #include "dl_netio.h"
 #include "dl_run.h"
-
-/* Candidates per sample, and the score a heading disagreement costs
- * (metres at 90 degrees) when the vehicle moves. */
-#define NEAR_K 6
-#define HEADING_M 15.0
-/* Stay on the previous segment unless another is this much better (m). */
-#define STICKY_M 4.0
 
 static int alloc_match(dl_run *r, dl_err *e) {
   size_t n = r->n ? r->n : 1;
@@ -26,79 +20,69 @@ static int alloc_match(dl_run *r, dl_err *e) {
   for (size_t i = 0; i < r->n; i++) {
     r->segment[i] = -1;
     r->offset[i] = r->match_dist[i] = NAN;
-    r->match_status[i] = DL_RUN_UNMATCHED;
+    r->match_status[i] = DL_MATCH_UNMATCHED;
   }
   return DL_OK;
 }
 
-static double score(const dl_net_hit *h, double course, double speed) {
-  double s = h->dist;
-  if (isfinite(course) && speed > 3.0) {
-    double d = fabs(fmod(course - h->heading + 540.0, 360.0) - 180.0); /* 0..180 */
-    double along = fabs(cos(d * M_PI / 180.0));  /* either travel direction */
-    s += HEADING_M * (1.0 - along);
-  }
-  return s;
-}
-
-/* Nearest-segment matching with a heading term and hysteresis: serial in
- * sample order (deterministic whatever the thread count). */
-static int match_nearest(dl_run *r, dl_err *e) {
+/* The HMM matcher (kernels/dl_match.h) over the grid samples that have a
+ * position, as one trace: it breaks at gaps and jumps itself. */
+static int match_hmm(dl_run *r, dl_err *e) {
   size_t n = r->n, np = 0;
   for (size_t i = 0; i < n; i++) np += isfinite(r->lat[i]) && isfinite(r->lon[i]);
   r->match_points = np;
   if (!np) return DL_OK;
-  double *la = malloc(np * sizeof *la), *lo = malloc(np * sizeof *lo);
-  double *x = malloc(np * sizeof *x), *y = malloc(np * sizeof *y);
-  size_t *at = malloc(np * sizeof *at);
+  size_t m = np;
+  double *la = malloc(m * sizeof *la), *lo = malloc(m * sizeof *lo), *t = malloc(m * sizeof *t);
+  double *x = malloc(m * sizeof *x), *y = malloc(m * sizeof *y);
+  double *sp = malloc(m * sizeof *sp), *co = malloc(m * sizeof *co);
+  size_t *at = malloc(m * sizeof *at);
+  dl_match_out mo = {0};
+  mo.seg = malloc(m * sizeof *mo.seg);
+  mo.offset = malloc(m * sizeof *mo.offset);
+  mo.mx = malloc(m * sizeof *mo.mx), mo.my = malloc(m * sizeof *mo.my);
+  mo.mlat = malloc(m * sizeof *mo.mlat), mo.mlon = malloc(m * sizeof *mo.mlon);
+  mo.dist = malloc(m * sizeof *mo.dist);
+  mo.status = malloc(m);
   dl_proj *pj = NULL;
-  dl_net_query q = {0};
   int rc = DL_OK;
-  if (!la || !lo || !x || !y || !at || dl_net_query_init(&q, 64))
-    rc = dl_errf(e, DL_ENOMEM, "out of memory for matching");
+  if (!la || !lo || !t || !x || !y || !sp || !co || !at || !mo.seg || !mo.offset || !mo.mx ||
+      !mo.my || !mo.mlat || !mo.mlon || !mo.dist || !mo.status)
+    rc = dl_errf(e, DL_ENOMEM, "out of memory for matching %zu samples", np);
   size_t k = 0;
   for (size_t i = 0; !rc && i < n; i++)
-    if (isfinite(r->lat[i]) && isfinite(r->lon[i])) la[k] = r->lat[i], lo[k] = r->lon[i], at[k++] = i;
+    if (isfinite(r->lat[i]) && isfinite(r->lon[i])) {
+      la[k] = r->lat[i], lo[k] = r->lon[i], t[k] = r->t[i];
+      sp[k] = r->speed[i], co[k] = r->course[i], at[k++] = i;
+    }
   if (!rc) rc = dl_proj_create(r->net.epsg, &pj, e);
   if (!rc) rc = dl_proj_fwd(pj, la, lo, np, x, y, e);
-  double radius = 2.0 * r->p.match_max_m, sumd = 0;
-  int32_t prev = -1;
-  int in_run = 0;
+  dl_match_opts o;
+  dl_match_opts_default(&o);
+  o.threads = r->p.threads;
+  dl_match_summary sum;
+  size_t tr[2] = {0, np};
+  if (!rc) rc = dl_match(&r->net, &o, 1, tr, t, x, y, sp, co, &mo, &sum, e);
+  double sumd = 0;
   for (size_t j = 0; !rc && j < np; j++) {
     size_t i = at[j];
-    if (j && at[j - 1] + 1 != i) prev = -1; /* a gap: no hysteresis across it */
-    if (dl_net_nearest(&r->net, &q, x[j], y[j], NEAR_K, radius,
-                       DL_NETQ_PER_SEGMENT | DL_NETQ_SORT) == DL_ENOMEM) {
-      rc = dl_errf(e, DL_ENOMEM, "out of memory in a network query");
-      break;
-    }
-    const dl_net_hit *best = NULL, *keep = NULL;
-    double bs = INFINITY, ks = INFINITY;
-    for (size_t c = 0; c < q.n; c++) {
-      double s = score(&q.hit[c], r->course[i], r->speed[i]);
-      if (s < bs) bs = s, best = &q.hit[c];
-      if ((int32_t)q.hit[c].seg == prev) ks = s, keep = &q.hit[c];
-    }
-    if (keep && ks <= bs + STICKY_M) best = keep;
-    if (!best) {
-      prev = -1;
-      in_run = 0;
-      continue;
-    }
-    r->segment[i] = (int32_t)best->seg;
-    r->offset[i] = best->offset;
-    r->match_dist[i] = best->dist;
-    r->match_status[i] = DL_RUN_MATCHED;
-    r->match_matched++;
-    sumd += best->dist;
-    if (!in_run && r->match_matched > 1) r->match_breaks++;
-    in_run = 1;
-    prev = (int32_t)best->seg;
+    r->match_status[i] = mo.status[j];
+    if (mo.seg[j] == DL_NET_NONE) continue;
+    r->segment[i] = (int32_t)mo.seg[j];
+    r->offset[i] = mo.offset[j];
+    r->match_dist[i] = mo.dist[j];
+    if (mo.status[j] == DL_MATCH_MATCHED) r->match_matched++, sumd += mo.dist[j];
   }
-  r->match_mean_dist = r->match_matched ? sumd / (double)r->match_matched : NAN;
+  if (!rc) {
+    r->match_breaks = sum.breaks;
+    r->match_mean_dist = r->match_matched ? sumd / (double)r->match_matched : NAN;
+    snprintf(r->match_method, sizeof r->match_method, "hmm (sigma %.1f m, beta %.1f m)", sum.sigma,
+             sum.beta);
+  }
   dl_proj_free(pj);
-  dl_net_query_free(&q);
-  free(la), free(lo), free(x), free(y), free(at);
+  free(la), free(lo), free(t), free(x), free(y), free(sp), free(co), free(at);
+  free(mo.seg), free(mo.offset), free(mo.mx), free(mo.my), free(mo.mlat), free(mo.mlon);
+  free(mo.dist), free(mo.status);
   return rc;
 }
 
@@ -111,6 +95,5 @@ int dl_run_match(dl_run *r, dl_err *e) {
     r->match_mean_dist = NAN;
     return DL_OK;
   }
-  snprintf(r->match_method, sizeof r->match_method, "nearest segment with heading");
-  return match_nearest(r, e);
+  return match_hmm(r, e);
 }
