@@ -148,6 +148,8 @@ expect 78 "has 5 channels (PM1" "$T/multi.ini"
 # a network that is not one
 sed 's/^id = t1/id = t1\nnetwork = 2019_09_25_h091000_KAN_DT8530.csv/' "$T/ok.ini" | mk badnet.ini
 expect 65 "DT8530.csv" "$T/badnet.ini"
+# a later output that cannot be written takes the HDF5 file with it
+expect 73 "nodir/m.geojson" "$T/ok.ini" --geojson "$T/nodir/m.geojson"
 # usage and parameters
 expect 64 "MANIFEST is required"
 expect 78 "unknown parameter 'nope'" "$T/ok.ini" --set nope=1
