@@ -12,7 +12,7 @@
 
 #include <ini.h>
 
-#include "dl_simwrite.h"
+#include "dl_outfile.h"
 
 typedef struct cctx {
   const char *path;

@@ -4,7 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "dl_simwrite.h"
+#include "dl_outfile.h"
 
 static void json_str(FILE *f, const char *s) {
   fputc('"', f);

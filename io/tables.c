@@ -1,7 +1,7 @@
 /* tables.c: the ranking tables (CSV, Markdown). */
 #include "tables.h"
 
-#include "dl_simwrite.h"
+#include "dl_outfile.h"
 
 #include <math.h>
 #include <string.h>

@@ -7,7 +7,7 @@
 
 #include "dl_run.h"
 #include "geojson_out.h"
-#include "dl_simwrite.h"
+#include "dl_outfile.h"
 #include "tables.h"
 
 /* Rows of a ranked group in rank order (ties by id, NAN last); keep(i)
