@@ -185,6 +185,7 @@ static int run(size_t n) {
 }
 
 int main(void) {
+  dl_kernels_init();
   printf("bench_proc: best of %d, one thread (kernels are serial)\n", REPS);
   run(28800);
   run(288000);

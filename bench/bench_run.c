@@ -31,6 +31,7 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n) {
 }
 
 int main(int argc, char **argv) {
+  dl_kernels_init();
   dl_run_opts o = {0};
   int repeat = 5, i = 1;
   for (; i < argc && argv[i][0] == '-'; i++) {

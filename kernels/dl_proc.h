@@ -260,4 +260,8 @@ int dl_calib_fit_loglog(const double *t_ref_mean, const double *sl_vacuum,
                         dl_calib_fit *out, dl_err *e);
 const char *dl_calib_reject_name(int reason);
 
+/* Once per process, before any kernel: switches GSL's aborting error
+ * handler off (every GSL status is checked and translated). */
+void dl_kernels_init(void);
+
 #endif

@@ -5,6 +5,7 @@
 
 #include "dl_cli.h"
 #include "dl_params.h"
+#include "dl_proc.h"
 
 const dl_command dl_commands[] = {
     {"inspect", dl_cmd_inspect, "summarise GPS and instrument files; list fixes or samples"},
@@ -38,6 +39,7 @@ static const dl_command *find(const char *name) {
 }
 
 int main(int argc, char **argv) {
+  dl_kernels_init();
   if (argc < 2) {
     usage(stderr);
     return EX_USAGE;

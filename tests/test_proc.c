@@ -555,6 +555,7 @@ static void calib_fit_recovers_a_beta(void **state) {
 }
 
 int main(void) {
+  dl_kernels_init();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(xcorr_recovers_known_shifts),
       cmocka_unit_test(xcorr_slots_run_in_parallel_with_serial_results),
