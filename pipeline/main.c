@@ -10,10 +10,10 @@
 const dl_command dl_commands[] = {
     {"inspect", dl_cmd_inspect, "summarise GPS and instrument files; list fixes or samples"},
     {"network", dl_cmd_network, "compile OSM + boundaries into a road network file; show its summary"},
-    {"run", dl_cmd_run, "one monitoring run (manifest) -> HDF5, ranking tables, GeoJSON"},
-    {"calibrate", dl_cmd_calibrate, "fit the calibration (a, beta) from collocated vacuum samples"},
     {"match", dl_cmd_match, "place every GPS fix on the road segment it was driven on"},
     {"simulate", dl_cmd_simulate, "write a synthetic run (GPS, DustTraks, manifest) with known truth"},
+    {"run", dl_cmd_run, "one monitoring run (manifest) -> HDF5, ranking tables, GeoJSON"},
+    {"calibrate", dl_cmd_calibrate, "fit the calibration (a, beta) from collocated vacuum samples"},
     {NULL, NULL, NULL},
 };
 
