@@ -14,6 +14,7 @@
 #define OVERLAP 60       /* fixes of context on each side of a piece of a long trace */
 #define OUTLIER_MPS 70.0 /* a jump faster than this to both neighbours is an outlier */
 #define STILL_MAX_S 10.0 /* keep an observation at least this often while still */
+#define CONT_WIDEN 1.5   /* radius factor for candidates that continue the previous step's */
 
 static const char *const status_names[] = {"matched", "interpolated", "outlier", "unmatched"};
 const char *dl_match_status_name(int s) { return s >= 0 && s < 4 ? status_names[s] : "?"; }
@@ -82,6 +83,8 @@ typedef struct work {
   uint32_t *route;   /* route edges of the current sub-match */
   double *rcum;      /* route coordinate where each route edge starts */
   size_t rn, rcap;
+  uint32_t *path;    /* scratch: one Dijkstra path, last edge first */
+  size_t pcap;
 } work;
 
 static void work_free(work *w) {
@@ -89,7 +92,7 @@ static void work_free(work *w) {
   dl_net_query_free(&w->q);
   free(w->cstart), free(w->c), free(w->score), free(w->back), free(w->via), free(w->obs), free(w->state);
   free(w->sub), free(w->coord), free(w->fsub), free(w->noroad), free(w->kf);
-  free(w->route), free(w->rcum);
+  free(w->route), free(w->rcum), free(w->path);
   memset(w, 0, sizeof *w);
 }
 
@@ -148,39 +151,121 @@ typedef struct model {
 /* Angle between two headings in degrees, cos of it. */
 static double cos_deg(double a, double b) { return cos((a - b) * (M_PI / 180.0)); }
 
-/* Directed candidates of fix i into c (at most k); returns the count. */
-static int candidates(const model *m, work *w, size_t i, cand *c) {
+/* 1 when edge e continues one of the previous step's candidate edges pc[0..np):
+ * the same edge, or an edge leaving its end node or a node one edge further. */
+static int continues(const dl_net *n, uint32_t e, const cand *pc, int np) {
+  uint32_t from = n->edge_from[e];
+  for (int j = 0; j < np; j++) {
+    uint32_t pe = pc[j].edge, u = n->edge_to[pe];
+    if (pe == e || from == u) return 1;
+    for (uint32_t f = n->node_edge[u]; f < n->node_edge[u + 1]; f++)
+      if (n->edge_to[f] == from && n->edge_seg[f] != n->edge_seg[pe]) return 1;
+  }
+  return 0;
+}
+
+static void cand_set(const model *m, const dl_net_hit *hit, int d, uint32_t e, double hd, cand *c) {
+  double em = -0.5 * (hit->dist / m->sigma) * (hit->dist / m->sigma);
+  c->edge = e;
+  c->pos = d ? m->n->seg_len[hit->seg] - hit->offset : hit->offset;
+  c->dist = hit->dist;
+  c->em = em;
+  if (isfinite(hd)) c->em += m->o->heading_kappa * (cos_deg(hd, hit->heading + (d ? 180.0 : 0.0)) - 1.0);
+}
+
+/* Directed candidates of fix i into c: the k nearest, then (up to MAXK)
+ * farther ones within the radius that continue a candidate of the previous
+ * step pc[0..np), so that a road once among the candidates is not pushed
+ * out by a dense interchange. Returns the count. */
+static int candidates(const model *m, work *w, size_t i, cand *c, const cand *pc, int np) {
   const dl_net *n = m->n;
   dl_net_query *q = &w->q;
   double x = m->x[i], y = m->y[i];
-  dl_net_radius(n, q, x, y, m->radius, DL_NETQ_PER_SEGMENT | DL_NETQ_SORT);
-  if (q->n == 0) dl_net_nearest(n, q, x, y, 4, m->o->radius_max, DL_NETQ_PER_SEGMENT);
+  /* continuing roads are looked for a little farther: one fix far off the
+   * true road must not remove it from every later step's choice */
+  dl_net_radius(n, q, x, y, CONT_WIDEN * m->radius, DL_NETQ_PER_SEGMENT | DL_NETQ_SORT);
+  size_t near = 0; /* hits that may be taken without continuing anything */
+  while (near < q->n && q->hit[near].dist <= m->radius) near++;
+  if (near == 0 && q->n) near = q->n < 4 ? q->n : 4;
+  if (q->n == 0) {
+    dl_net_nearest(n, q, x, y, 4, m->o->radius_max, DL_NETQ_PER_SEGMENT);
+    near = q->n;
+  }
   int k = m->o->k < MAXK ? m->o->k : MAXK, nc = 0;
   double sp = m->speed ? m->speed[i] : NAN, co = m->course ? m->course[i] : NAN;
-  int head = sp > 3.0 && isfinite(co) && m->o->heading_kappa > 0;
-  for (size_t h = 0; h < q->n && nc < k; h++) {
-    const dl_net_hit *hit = &q->hit[h];
-    double em = -0.5 * (hit->dist / m->sigma) * (hit->dist / m->sigma);
-    for (int d = 0; d < 2 && nc < k; d++) {
-      uint32_t e = dl_net_seg_edge(n, hit->seg, d);
-      if (e == DL_NET_NONE) continue;
-      c[nc].edge = e;
-      c[nc].pos = d ? n->seg_len[hit->seg] - hit->offset : hit->offset;
-      c[nc].dist = hit->dist;
-      c[nc].em = em;
-      if (head) c[nc].em += m->o->heading_kappa * (cos_deg(co, hit->heading + (d ? 180.0 : 0.0)) - 1.0);
-      nc++;
+  double hd = sp > 3.0 && isfinite(co) && m->o->heading_kappa > 0 ? co : NAN;
+  size_t h = 0;
+  int d = 0;
+  for (; h < near && nc < k; h++) {
+    for (d = 0; d < 2 && nc < k; d++) {
+      uint32_t e = dl_net_seg_edge(n, q->hit[h].seg, d);
+      if (e != DL_NET_NONE) cand_set(m, &q->hit[h], d, e, hd, &c[nc++]);
+    }
+    if (d < 2) break; /* stopped inside hit h: its other direction comes next */
+  }
+  if (d >= 2) d = 0;
+  for (; h < q->n && nc < MAXK && np > 0; h++, d = 0) {
+    for (; d < 2 && nc < MAXK; d++) {
+      uint32_t e = dl_net_seg_edge(n, q->hit[h].seg, d);
+      if (e != DL_NET_NONE && continues(n, e, pc, np)) cand_set(m, &q->hit[h], d, e, hd, &c[nc++]);
     }
   }
   return nc;
 }
 
+/* Largest backward step accepted as stationary jitter. */
+static double jitter_m(const model *m) { return fmax(m->o->still_m, 2.0 * m->sigma); }
+
+/* Distance from candidate b forward to candidate a on other edges, through
+ * at most two intermediate edges and no U-turn, when it is at most lim;
+ * INFINITY otherwise. A fix that falls behind the previous one across a
+ * junction is jitter of a (nearly) stopped vehicle, not a loop around the block. */
+static double behind(const dl_net *n, const cand *b, const cand *a, double lim) {
+  double rest = n->edge_len[b->edge] - b->pos, base = rest + a->pos;
+  if (base > lim) return INFINITY;
+  uint32_t u = n->edge_to[b->edge], target = n->edge_from[a->edge];
+  if (u == target) return base;
+  double best = INFINITY;
+  for (uint32_t e1 = n->node_edge[u]; e1 < n->node_edge[u + 1]; e1++) {
+    if (n->edge_seg[e1] == n->edge_seg[b->edge] || n->edge_seg[e1] == n->edge_seg[a->edge]) continue;
+    double d1 = base + n->edge_len[e1];
+    if (d1 > lim) continue;
+    uint32_t v = n->edge_to[e1];
+    if (v == target) {
+      if (d1 < best) best = d1;
+      continue;
+    }
+    for (uint32_t e2 = n->node_edge[v]; e2 < n->node_edge[v + 1]; e2++) {
+      if (n->edge_seg[e2] == n->edge_seg[e1] || n->edge_seg[e2] == n->edge_seg[a->edge]) continue;
+      double d2 = d1 + n->edge_len[e2];
+      if (d2 <= lim && d2 < best && n->edge_to[e2] == target) best = d2;
+    }
+  }
+  return best;
+}
+
+/* 1 when edge e is the edge of candidate ia of step s or of one of its
+ * best predecessors in the last few steps: a step back onto e then stays on
+ * the route the vehicle came along, not onto a road it never took. */
+static int on_history(const work *w, size_t s, int ia, uint32_t e) {
+  for (int depth = 0; depth < 4 && ia >= 0; depth++) {
+    uint32_t c = w->cstart[s] + (uint32_t)ia;
+    if (w->c[c].edge == e) return 1;
+    if (s == 0) break;
+    ia = w->back[c], s--;
+  }
+  return 0;
+}
+
 /* Route distance from candidate a to b within bound, INFINITY when none;
  * *kind: 0 along the same edge, 1 through the graph, 2 backward jitter on
- * the same edge. Uses the last Dijkstra run from to(a.edge) when graph is set. */
-static double route_between(const model *m, work *w, const cand *a, const cand *b, double bound, int *ran,
-                            double *pen, int *kind) {
+ * the same edge, 3 backward jitter across a junction (b lies behind a).
+ * *pen: the extra log-likelihood cost (U-turn, backward step). Uses the
+ * last Dijkstra run from to(a.edge) when *ran is set. */
+static double route_between(const model *m, work *w, const cand *a, const cand *b, double bound, double straight,
+                            size_t s, int ia, int *ran, double *pen, int *kind) {
   const dl_net *n = m->n;
+  double jit = jitter_m(m);
   *pen = 0;
   if (a->edge == b->edge) {
     if (b->pos >= a->pos) {
@@ -188,25 +273,38 @@ static double route_between(const model *m, work *w, const cand *a, const cand *
       return b->pos - a->pos;
     }
     double back = a->pos - b->pos;
-    if (back <= fmax(m->o->still_m, 2.0 * m->sigma)) { /* stationary jitter: a small step back costs its length */
+    if (back <= jit) { /* stationary jitter: a small step back costs its length */
       *kind = 2;
       *pen = back / m->beta;
       return back;
     }
   }
+  double r = INFINITY, upen = 0;
   double rest = n->edge_len[a->edge] - a->pos;
   double lim = bound - rest;
-  if (lim < 0) return INFINITY;
-  if (!*ran) {
-    dl_mgraph_run(&w->g, n->edge_to[a->edge], lim);
-    *ran = 1;
+  if (lim >= 0) {
+    if (!*ran) {
+      dl_mgraph_run(&w->g, n->edge_to[a->edge], lim);
+      *ran = 1;
+    }
+    double d = dl_mgraph_dist(&w->g, n->edge_from[b->edge]);
+    if (isfinite(d) && rest + d + b->pos <= bound) {
+      r = rest + d + b->pos;
+      if (n->edge_seg[b->edge] == n->edge_seg[a->edge] && b->edge != a->edge && d == 0) upen = m->o->uturn;
+    }
   }
-  double d = dl_mgraph_dist(&w->g, n->edge_from[b->edge]);
-  if (!isfinite(d)) return INFINITY;
-  double r = rest + d + b->pos;
-  if (r > bound) return INFINITY;
-  if (n->edge_seg[b->edge] == n->edge_seg[a->edge] && b->edge != a->edge && d == 0) *pen = m->o->uturn;
+  if (a->edge != b->edge && straight <= jit) {
+    double back = behind(n, b, a, jit);
+    if (isfinite(back) && on_history(w, s, ia, b->edge) &&
+        (!isfinite(r) || fabs(back - straight) + back < fabs(r - straight) + upen * m->beta)) {
+      *kind = 3;
+      *pen = back / m->beta;
+      return back;
+    }
+  }
+  if (!isfinite(r)) return INFINITY;
   *kind = 1;
+  *pen = upen;
   return r;
 }
 
@@ -261,7 +359,7 @@ static uint32_t viterbi(const model *m, work *w, size_t ns) {
         for (uint32_t j = 0; j < nc; j++) {
           double pen;
           int kind;
-          double rd = route_between(m, w, a, &cj[j], bound, &ran, &pen, &kind);
+          double rd = route_between(m, w, a, &cj[j], bound, straight, s - 1, i, &ran, &pen, &kind);
           if (!isfinite(rd)) continue;
           double v = si - fabs(rd - straight) / m->beta - pen + cj[j].em;
           if (v > sc[j]) sc[j] = v, bk[j] = (int16_t)i, via[j] = (uint8_t)kind;
@@ -279,6 +377,19 @@ static uint32_t viterbi(const model *m, work *w, size_t ns) {
       if (sc[j] > best) best = sc[j];
     for (uint32_t j = 0; j < nc; j++) sc[j] -= best; /* keep scores near 0 */
     w->sub[s] = nsub - 1;
+#ifdef DL_MATCH_TRACE
+    if (getenv("DLM_DEBUG")) {
+      long lo = 0, hi = 0;
+      sscanf(getenv("DLM_DEBUG"), "%ld,%ld", &lo, &hi);
+      if ((long)w->obs[s] >= lo && (long)w->obs[s] <= hi) {
+        fprintf(stderr, "fix %u rs=%d sig=%.1f beta=%.1f:", w->obs[s], restart, m->sigma, m->beta);
+        for (uint32_t j = 0; j < nc; j++)
+          fprintf(stderr, " [%u%c d=%.1f em=%.2f sc=%.2f b=%d]", m->n->edge_seg[cj[j].edge], m->n->edge_dir[cj[j].edge] ? '-' : '+',
+                  cj[j].dist, cj[j].em, sc[j], bk[j]);
+        fprintf(stderr, "\n");
+      }
+    }
+#endif
   }
   return nsub;
 }
@@ -304,31 +415,57 @@ static void backtrack(work *w, size_t ns) {
 }
 
 /* ---- route of one sub-match -------------------------------------------------- */
-/* Appends the edges from to(a) to from(b) (a run from to(a) with lim >= the
- * path) and then b; returns the coordinate of the start of b. */
-static int route_extend(const model *m, work *w, const cand *a, const cand *b, double bound) {
+/* Moves the route position from candidate *a (route entry *ri) to b, chosen
+ * by Viterbi with transition kind via, and sets *q to b's route coordinate.
+ * Forward moves follow the route already built where it agrees with the
+ * path (after a jitter step back) and replace the rest; a step back finds
+ * b's edge a few entries back (or stays at the start of a's edge). *a
+ * becomes the position the next step starts from. */
+static int route_step(const model *m, work *w, size_t *ri, cand *a, const cand *b, int via, double bound,
+                      double *q) {
   const dl_net *n = m->n;
+  if (b->edge == a->edge && via != 1) {
+    *q = w->rcum[*ri] + b->pos;
+    *a = *b;
+    return DL_OK;
+  }
+  if (via == 3) {
+    for (size_t k = *ri, hops = 0; k-- > 0 && hops < 8; hops++)
+      if (w->route[k] == b->edge) {
+        *ri = k, *q = w->rcum[k] + b->pos, *a = *b;
+        return DL_OK;
+      }
+    *q = w->rcum[*ri], a->pos = 0;
+    return DL_OK;
+  }
   double rest = n->edge_len[a->edge] - a->pos;
-  dl_mgraph_run(&w->g, n->edge_to[a->edge], bound - rest);
-  uint32_t target = n->edge_from[b->edge];
-  /* count path edges, then write them in order */
+  uint32_t src = n->edge_to[a->edge], target = n->edge_from[b->edge];
+  dl_mgraph_run(&w->g, src, fmax(bound - rest, 0));
   size_t k = 0;
-  for (uint32_t v = target; w->g.pred[v] != DL_NET_NONE && v != n->edge_to[a->edge]; v = n->edge_from[w->g.pred[v]]) {
-    k++;
-    if (k > n->n_edges) break; /* cannot happen on a consistent run */
+  if (isfinite(dl_mgraph_dist(&w->g, target)))
+    for (uint32_t v = target; v != src && w->g.pred[v] != DL_NET_NONE; v = n->edge_from[w->g.pred[v]]) {
+      if (k == w->pcap) {
+        size_t c = w->pcap ? 2 * w->pcap : 64;
+        void *tmp;
+        if (GROW(w->path, c)) return DL_ENOMEM;
+        w->pcap = c;
+      }
+      w->path[k++] = w->g.pred[v];
+      if (k > n->n_edges) break; /* cannot happen on a consistent run */
+    }
+  for (size_t i = k + 1; i-- > 0;) { /* path edges in travel order, then b's edge */
+    uint32_t e = i ? w->path[i - 1] : b->edge;
+    if (*ri + 1 < w->rn && w->route[*ri + 1] == e) {
+      (*ri)++;
+      continue;
+    }
+    w->rn = *ri + 1;
+    if (route_push(w, e, w->rcum[*ri] + n->edge_len[w->route[*ri]])) return DL_ENOMEM;
+    *ri = w->rn - 1;
   }
-  size_t base = w->rn;
-  double start = w->rcum[w->rn - 1] + n->edge_len[w->route[w->rn - 1]];
-  for (size_t i = 0; i < k; i++)
-    if (route_push(w, 0, 0)) return DL_ENOMEM;
-  uint32_t v = target;
-  for (size_t i = k; i-- > 0;) {
-    uint32_t e = w->g.pred[v];
-    w->route[base + i] = e;
-    v = n->edge_from[e];
-  }
-  for (size_t i = 0; i < k; i++) w->rcum[base + i] = start, start += n->edge_len[w->route[base + i]];
-  return route_push(w, b->edge, start);
+  *q = w->rcum[*ri] + b->pos;
+  *a = *b;
+  return DL_OK;
 }
 
 /* Nearest route coordinate to (x,y) within [lo, hi]. */
@@ -484,7 +621,9 @@ static int match_chunk(const model *m, work *w, const chunk *ch, dl_match_out *o
   for (size_t i = a; i < ch->b; i++) {
     w->noroad[i - a] = 0;
     if (m->kind[i] != K_OBS) continue;
-    int nc = candidates(m, w, i, w->c + w->cstart[ns]);
+    const cand *pc = ns ? w->c + w->cstart[ns - 1] : NULL;
+    int np = ns ? (int)(w->cstart[ns] - w->cstart[ns - 1]) : 0;
+    int nc = candidates(m, w, i, w->c + w->cstart[ns], pc, np);
     if (nc == 0) {
       w->noroad[i - a] = 1;
       continue;
@@ -519,25 +658,21 @@ static int match_chunk(const model *m, work *w, const chunk *ch, dl_match_out *o
     while (s1 < ns && w->sub[s1] == w->sub[s0]) s1++;
     int32_t id = (int32_t)w->sub[s0];
     w->rn = 0;
-    const cand *c = w->c + w->state[s0];
-    if (route_push(w, c->edge, 0)) return DL_ENOMEM;
-    double cprev = c->pos;
+    cand cur = w->c[w->state[s0]];
+    if (route_push(w, cur.edge, 0)) return DL_ENOMEM;
+    size_t ri = 0;
+    double cprev = cur.pos;
     w->coord[w->obs[s0] - a] = cprev;
     for (size_t s = s0; s < s1; s++)
       if (w->obs[s] >= ch->c0 && w->obs[s] < ch->c1) emd[w->obs[s]] = w->c[w->state[s]].dist;
     for (size_t s = s0 + 1; s < s1; s++) {
-      const cand *pc = w->c + w->state[s - 1], *cc = w->c + w->state[s];
+      const cand *cc = w->c + w->state[s];
       uint8_t via = w->via[w->state[s]];
       size_t i0 = w->obs[s - 1], i1 = w->obs[s];
       double straight = hypot(m->x[i1] - m->x[i0], m->y[i1] - m->y[i0]);
       double q;
-      if (via == 1) {
-        if (route_extend(m, w, pc, cc, step_bound(straight, m->t[i1] - m->t[i0]))) return DL_ENOMEM;
-        q = w->rcum[w->rn - 1] + cc->pos;
-      } else {
-        q = w->rcum[w->rn - 1] + cc->pos; /* same edge, forwards or a small step back */
-      }
-      double along = via == 2 ? cprev - q : q - cprev;
+      if (route_step(m, w, &ri, &cur, cc, via, step_bound(straight, m->t[i1] - m->t[i0]), &q)) return DL_ENOMEM;
+      double along = via == 2 || via == 3 ? cprev - q : q - cprev;
       if (i1 >= ch->c0 && i1 < ch->c1) mis[i1] = fabs(along - straight);
       w->coord[i1 - a] = q;
       cprev = q;
