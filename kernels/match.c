@@ -14,6 +14,8 @@
 #define OVERLAP 60       /* fixes of context on each side of a piece of a long trace */
 #define OUTLIER_MPS 70.0 /* a jump faster than this to both neighbours is an outlier */
 #define STILL_MAX_S 10.0 /* keep an observation at least this often while still */
+#define STOP_MPS 1.0     /* smoothed speed below which the vehicle may be stopped */
+#define STOP_MIN_S 3.0   /* shortest stop held in place */
 #define CONT_WIDEN 1.5   /* radius factor for candidates that continue the previous step's */
 
 static const char *const status_names[] = {"matched", "interpolated", "outlier", "unmatched"};
@@ -80,6 +82,8 @@ typedef struct work {
   int32_t *fsub;     /* [cap] sub-match of each fix (-1: none) */
   uint8_t *noroad;   /* [cap] fix has no candidate */
   double *kf;        /* [cap*10] smoother state */
+  double *zraw, *sv; /* [cap] smoother: measurements, smoothed speeds */
+  uint8_t *stopk;    /* [cap] smoother: fix is in a stop */
   uint32_t *route;   /* route edges of the current sub-match */
   double *rcum;      /* route coordinate where each route edge starts */
   size_t rn, rcap;
@@ -92,6 +96,7 @@ static void work_free(work *w) {
   dl_net_query_free(&w->q);
   free(w->cstart), free(w->c), free(w->score), free(w->back), free(w->via), free(w->obs), free(w->state);
   free(w->sub), free(w->coord), free(w->fsub), free(w->noroad), free(w->kf);
+  free(w->zraw), free(w->sv), free(w->stopk);
   free(w->route), free(w->rcum), free(w->path);
   memset(w, 0, sizeof *w);
 }
@@ -121,6 +126,9 @@ static int work_reserve(work *w, size_t nfix) {
   bad |= GROW(w->fsub, c);
   bad |= GROW(w->noroad, c);
   bad |= GROW(w->kf, c * 10);
+  bad |= GROW(w->zraw, c);
+  bad |= GROW(w->sv, c);
+  bad |= GROW(w->stopk, c);
   if (bad) return DL_ENOMEM;
   w->cap = c;
   return DL_OK;
@@ -213,8 +221,9 @@ static int candidates(const model *m, work *w, size_t i, cand *c, const cand *pc
   return nc;
 }
 
-/* Largest backward step accepted as stationary jitter. */
-static double jitter_m(const model *m) { return fmax(m->o->still_m, 2.0 * m->sigma); }
+/* Largest backward step accepted as stationary jitter (a stopped vehicle's
+ * fixes project up to a few sigma back along the road). */
+static double jitter_m(const model *m) { return fmax(2.0 * m->o->still_m, 3.0 * m->sigma); }
 
 /* Distance from candidate b forward to candidate a on other edges, through
  * at most two intermediate edges and no U-turn, when it is at most lim;
@@ -273,10 +282,9 @@ static double route_between(const model *m, work *w, const cand *a, const cand *
       return b->pos - a->pos;
     }
     double back = a->pos - b->pos;
-    if (back <= jit) { /* stationary jitter: a small step back costs its length */
+    if (back <= jit) { /* stationary jitter */
       *kind = 2;
-      *pen = back / m->beta;
-      return back;
+      return back; /* no extra cost: the projection of a stopped vehicle moves back as often as forward */
     }
   }
   double r = INFINITY, upen = 0;
@@ -296,9 +304,8 @@ static double route_between(const model *m, work *w, const cand *a, const cand *
   if (a->edge != b->edge && straight <= jit) {
     double back = behind(n, b, a, jit);
     if (isfinite(back) && on_history(w, s, ia, b->edge) &&
-        (!isfinite(r) || fabs(back - straight) + back < fabs(r - straight) + upen * m->beta)) {
+        (!isfinite(r) || fabs(back - straight) < fabs(r - straight) + upen * m->beta)) {
       *kind = 3;
-      *pen = back / m->beta;
       return back;
     }
   }
@@ -520,17 +527,18 @@ static void route_point(const model *m, const work *w, double q, uint32_t *seg, 
 }
 
 /* ---- along-route smoother ------------------------------------------------------ */
-/* Constant-velocity Kalman filter + RTS smoother over the fixes f[0..nf) of a
- * sub-match, fixes f .. f+nf-1 (route coordinates z, NAN = no measurement), then the nearest
- * non-decreasing sequence (pool adjacent violators): the vehicle never
- * moves backwards along its own route. Result in z. */
-static void smooth(const model *m, work *w, size_t f, size_t nf, double *z, double R) {
-  if (nf < 2) return;
+/* Constant-velocity Kalman filter + RTS smoother over the fixes f .. f+nf-1
+ * of a sub-match: route coordinates z (NAN = no measurement) replaced by
+ * the smoothed ones; the smoothed speeds go to v. */
+static void kf_rts(const model *m, work *w, size_t f, size_t nf, double *z, double *v_out, double R) {
   double q = m->o->smooth_q;
   double *kf = w->kf; /* per fix: filtered s,v,P00,P01,P11, predicted s,v,P00,P01,P11 */
   size_t first = 0;
   while (first < nf && !isfinite(z[first])) first++;
-  if (first == nf) return;
+  if (first == nf) {
+    for (size_t k = 0; k < nf; k++) v_out[k] = NAN;
+    return;
+  }
   /* two-point start: the velocity prior is centred on the first two
    * measurements' slope, so a steady drive is reproduced exactly */
   double s = z[first], v = 0, P00 = R, P01 = 0, P11 = 1e4;
@@ -562,7 +570,7 @@ static void smooth(const model *m, work *w, size_t f, size_t nf, double *z, doub
   }
   /* RTS backward pass */
   double ss = kf[10 * (nf - 1)], sv = kf[10 * (nf - 1) + 1];
-  z[nf - 1] = ss;
+  z[nf - 1] = ss, v_out[nf - 1] = sv;
   for (size_t k = nf - 1; k-- > 0;) {
     const double *a = kf + 10 * k, *p = kf + 10 * (k + 1);
     double dt = m->t[f + k + 1] - m->t[f + k];
@@ -571,20 +579,60 @@ static void smooth(const model *m, work *w, size_t f, size_t nf, double *z, doub
     double f10 = a[3] + dt * a[4], f11 = a[4]; /* row 1 */
     double det = p[7] * p[9] - p[8] * p[8];
     if (!(fabs(det) > 1e-12)) {
-      z[k] = a[0];
       ss = a[0], sv = a[1];
+    } else {
+      double i00 = p[9] / det, i01 = -p[8] / det, i11 = p[7] / det;
+      double C00 = f00 * i00 + f01 * i01, C01 = f00 * i01 + f01 * i11;
+      double C10 = f10 * i00 + f11 * i01, C11 = f10 * i01 + f11 * i11;
+      double ds = ss - p[5], dv = sv - p[6];
+      double ns = a[0] + C00 * ds + C01 * dv, nv = a[1] + C10 * ds + C11 * dv;
+      ss = ns, sv = nv;
+    }
+    z[k] = ss, v_out[k] = sv;
+  }
+}
+
+/* Smooths the route coordinates z of fixes f .. f+nf-1 (NAN = no
+ * measurement): a constant-velocity smoother; then every stretch where the
+ * smoothed speed stays below STOP_MPS for STOP_MIN_S is a stop, held at the
+ * mean of its measurements (a constant-velocity model overshoots a braking
+ * vehicle and carries the overshoot into the stop), and the smoother is run
+ * again with the stops as measurements; finally the nearest non-decreasing
+ * sequence (pool adjacent violators): the vehicle never moves backwards
+ * along its own route. */
+static void smooth(const model *m, work *w, size_t f, size_t nf, double *z, double R) {
+  if (nf < 2) return;
+  double *zr = w->zraw, *sv = w->sv;
+  memcpy(zr, z, nf * sizeof *z);
+  kf_rts(m, w, f, nf, z, sv, R);
+  int stops = 0;
+  for (size_t k0 = 0; k0 < nf;) {
+    if (!(fabs(sv[k0]) < STOP_MPS)) {
+      k0++;
       continue;
     }
-    double i00 = p[9] / det, i01 = -p[8] / det, i11 = p[7] / det;
-    double C00 = f00 * i00 + f01 * i01, C01 = f00 * i01 + f01 * i11;
-    double C10 = f10 * i00 + f11 * i01, C11 = f10 * i01 + f11 * i11;
-    double ds = ss - p[5], dv = sv - p[6];
-    double ns = a[0] + C00 * ds + C01 * dv, nv = a[1] + C10 * ds + C11 * dv;
-    ss = ns, sv = nv;
-    z[k] = ss;
+    size_t k1 = k0;
+    while (k1 < nf && fabs(sv[k1]) < STOP_MPS) k1++;
+    double sum = 0;
+    size_t cnt = 0;
+    for (size_t k = k0; k < k1; k++)
+      if (isfinite(zr[k])) sum += zr[k], cnt++;
+    if (cnt >= 2 && m->t[f + k1 - 1] - m->t[f + k0] >= STOP_MIN_S) {
+      for (size_t k = k0; k < k1; k++) zr[k] = sum / (double)cnt, sv[k] = NAN; /* NAN marks the stop */
+      stops = 1;
+    }
+    k0 = k1;
+  }
+  if (stops) {
+    uint8_t *stop = w->stopk;
+    for (size_t k = 0; k < nf; k++) stop[k] = isnan(sv[k]);
+    memcpy(z, zr, nf * sizeof *z);
+    kf_rts(m, w, f, nf, z, sv, R);
+    for (size_t k = 0; k < nf; k++)
+      if (stop[k]) z[k] = zr[k];
   }
   /* pool adjacent violators (equal weights), in place using kf as a block stack */
-  double *bv = kf, *bw = kf + nf;
+  double *bv = w->kf, *bw = w->kf + nf;
   size_t nb = 0;
   for (size_t k = 0; k < nf; k++) {
     bv[nb] = z[k], bw[nb] = 1, nb++;
@@ -698,13 +746,16 @@ static int match_chunk(const model *m, work *w, const chunk *ch, dl_match_out *o
         while (nxt < f1 && !(m->kind[a + nxt] == K_OBS && !w->noroad[nxt])) nxt++;
         next = nxt < f1 ? w->coord[nxt] : NAN;
       }
-      /* past either end of the observations: within still_m of the nearest one */
-      double lo = isfinite(last) ? last : next - m->o->still_m, hi = isfinite(next) ? next : last + m->o->still_m;
+      /* within still_m of the observations around it (a thinned fix lies
+       * within still_m of the last kept one): clamping to the span between
+       * them would bias a stop towards where the vehicle left it */
+      double lo = isfinite(last) ? last : next, hi = isfinite(next) ? next : last;
       if (!isfinite(lo)) continue;
       if (lo > hi) {
         double t = lo;
         lo = hi, hi = t;
       }
+      lo -= m->o->still_m, hi += m->o->still_m;
       w->coord[i] = route_project(m, w, m->x[fi], m->y[fi], lo, hi);
     }
     /* smoothing over the sub-match's fixes; outliers and no-road fixes
