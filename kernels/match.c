@@ -225,6 +225,12 @@ static int candidates(const model *m, work *w, size_t i, cand *c, const cand *pc
  * fixes project up to a few sigma back along the road). */
 static double jitter_m(const model *m) { return fmax(2.0 * m->o->still_m, 3.0 * m->sigma); }
 
+/* Extra cost of a step back of back metres: none within sigma (the
+ * projection of a stopped vehicle moves back as often as forward), beyond
+ * it by the excess, so steady motion against the travel direction is not
+ * taken for jitter. */
+static double back_cost(const model *m, double back) { return fmax(0.0, back - m->sigma) / m->beta; }
+
 /* Distance from candidate b forward to candidate a on other edges, through
  * at most two intermediate edges and no U-turn, when it is at most lim;
  * INFINITY otherwise. A fix that falls behind the previous one across a
@@ -284,7 +290,8 @@ static double route_between(const model *m, work *w, const cand *a, const cand *
     double back = a->pos - b->pos;
     if (back <= jit) { /* stationary jitter */
       *kind = 2;
-      return back; /* no extra cost: the projection of a stopped vehicle moves back as often as forward */
+      *pen = back_cost(m, back);
+      return back;
     }
   }
   double r = INFINITY, upen = 0;
@@ -304,8 +311,9 @@ static double route_between(const model *m, work *w, const cand *a, const cand *
   if (a->edge != b->edge && straight <= jit) {
     double back = behind(n, b, a, jit);
     if (isfinite(back) && on_history(w, s, ia, b->edge) &&
-        (!isfinite(r) || fabs(back - straight) < fabs(r - straight) + upen * m->beta)) {
+        (!isfinite(r) || fabs(back - straight) + back_cost(m, back) * m->beta < fabs(r - straight) + upen * m->beta)) {
       *kind = 3;
+      *pen = back_cost(m, back);
       return back;
     }
   }
