@@ -1,6 +1,7 @@
 /* test_match.c: the HMM matcher on small hand-built networks with exact
  * expectations: straight drives, breaks, stationary jitter, direction,
- * outliers, far-away fixes, and identical results for 1 and 2 threads. */
+ * outliers, far-away fixes, identical results for 1 and 2 threads, parallel
+ * one-way roads under AR(1) noise, and a stop before a small one-way square. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
