@@ -14,6 +14,9 @@
 #define OVERLAP 60       /* fixes of context on each side of a piece of a long trace */
 #define OUTLIER_MPS 70.0 /* a jump faster than this to both neighbours is an outlier */
 #define STILL_MAX_S 10.0 /* keep an observation at least this often while still */
+#define STOP_MPS 1.0     /* smoothed speed below which the vehicle may be stopped */
+#define STOP_MIN_S 3.0   /* shortest stop held in place */
+#define CONT_WIDEN 1.5   /* radius factor for candidates that continue the previous step's */
 
 static const char *const status_names[] = {"matched", "interpolated", "outlier", "unmatched"};
 const char *dl_match_status_name(int s) { return s >= 0 && s < 4 ? status_names[s] : "?"; }
@@ -79,9 +82,13 @@ typedef struct work {
   int32_t *fsub;     /* [cap] sub-match of each fix (-1: none) */
   uint8_t *noroad;   /* [cap] fix has no candidate */
   double *kf;        /* [cap*10] smoother state */
+  double *zraw, *sv; /* [cap] smoother: measurements, smoothed speeds */
+  uint8_t *stopk;    /* [cap] smoother: fix is in a stop */
   uint32_t *route;   /* route edges of the current sub-match */
   double *rcum;      /* route coordinate where each route edge starts */
   size_t rn, rcap;
+  uint32_t *path;    /* scratch: one Dijkstra path, last edge first */
+  size_t pcap;
 } work;
 
 static void work_free(work *w) {
@@ -89,7 +96,8 @@ static void work_free(work *w) {
   dl_net_query_free(&w->q);
   free(w->cstart), free(w->c), free(w->score), free(w->back), free(w->via), free(w->obs), free(w->state);
   free(w->sub), free(w->coord), free(w->fsub), free(w->noroad), free(w->kf);
-  free(w->route), free(w->rcum);
+  free(w->zraw), free(w->sv), free(w->stopk);
+  free(w->route), free(w->rcum), free(w->path);
   memset(w, 0, sizeof *w);
 }
 
@@ -118,6 +126,9 @@ static int work_reserve(work *w, size_t nfix) {
   bad |= GROW(w->fsub, c);
   bad |= GROW(w->noroad, c);
   bad |= GROW(w->kf, c * 10);
+  bad |= GROW(w->zraw, c);
+  bad |= GROW(w->sv, c);
+  bad |= GROW(w->stopk, c);
   if (bad) return DL_ENOMEM;
   w->cap = c;
   return DL_OK;
@@ -148,39 +159,128 @@ typedef struct model {
 /* Angle between two headings in degrees, cos of it. */
 static double cos_deg(double a, double b) { return cos((a - b) * (M_PI / 180.0)); }
 
-/* Directed candidates of fix i into c (at most k); returns the count. */
-static int candidates(const model *m, work *w, size_t i, cand *c) {
+/* 1 when edge e continues one of the previous step's candidate edges pc[0..np):
+ * the same edge, or an edge leaving its end node or a node one edge further. */
+static int continues(const dl_net *n, uint32_t e, const cand *pc, int np) {
+  uint32_t from = n->edge_from[e];
+  for (int j = 0; j < np; j++) {
+    uint32_t pe = pc[j].edge, u = n->edge_to[pe];
+    if (pe == e || from == u) return 1;
+    for (uint32_t f = n->node_edge[u]; f < n->node_edge[u + 1]; f++)
+      if (n->edge_to[f] == from && n->edge_seg[f] != n->edge_seg[pe]) return 1;
+  }
+  return 0;
+}
+
+static void cand_set(const model *m, const dl_net_hit *hit, int d, uint32_t e, double hd, cand *c) {
+  double em = -0.5 * (hit->dist / m->sigma) * (hit->dist / m->sigma);
+  c->edge = e;
+  c->pos = d ? m->n->seg_len[hit->seg] - hit->offset : hit->offset;
+  c->dist = hit->dist;
+  c->em = em;
+  if (isfinite(hd)) c->em += m->o->heading_kappa * (cos_deg(hd, hit->heading + (d ? 180.0 : 0.0)) - 1.0);
+}
+
+/* Directed candidates of fix i into c: the k nearest, then (up to MAXK)
+ * farther ones within the radius that continue a candidate of the previous
+ * step pc[0..np), so that a road once among the candidates is not pushed
+ * out by a dense interchange. Returns the count. */
+static int candidates(const model *m, work *w, size_t i, cand *c, const cand *pc, int np) {
   const dl_net *n = m->n;
   dl_net_query *q = &w->q;
   double x = m->x[i], y = m->y[i];
-  dl_net_radius(n, q, x, y, m->radius, DL_NETQ_PER_SEGMENT | DL_NETQ_SORT);
-  if (q->n == 0) dl_net_nearest(n, q, x, y, 4, m->o->radius_max, DL_NETQ_PER_SEGMENT);
+  /* continuing roads are looked for a little farther: one fix far off the
+   * true road must not remove it from every later step's choice */
+  dl_net_radius(n, q, x, y, CONT_WIDEN * m->radius, DL_NETQ_PER_SEGMENT | DL_NETQ_SORT);
+  size_t near = 0; /* hits that may be taken without continuing anything */
+  while (near < q->n && q->hit[near].dist <= m->radius) near++;
+  if (near == 0 && q->n) near = q->n < 4 ? q->n : 4;
+  if (q->n == 0) {
+    dl_net_nearest(n, q, x, y, 4, m->o->radius_max, DL_NETQ_PER_SEGMENT);
+    near = q->n;
+  }
   int k = m->o->k < MAXK ? m->o->k : MAXK, nc = 0;
   double sp = m->speed ? m->speed[i] : NAN, co = m->course ? m->course[i] : NAN;
-  int head = sp > 3.0 && isfinite(co) && m->o->heading_kappa > 0;
-  for (size_t h = 0; h < q->n && nc < k; h++) {
-    const dl_net_hit *hit = &q->hit[h];
-    double em = -0.5 * (hit->dist / m->sigma) * (hit->dist / m->sigma);
-    for (int d = 0; d < 2 && nc < k; d++) {
-      uint32_t e = dl_net_seg_edge(n, hit->seg, d);
-      if (e == DL_NET_NONE) continue;
-      c[nc].edge = e;
-      c[nc].pos = d ? n->seg_len[hit->seg] - hit->offset : hit->offset;
-      c[nc].dist = hit->dist;
-      c[nc].em = em;
-      if (head) c[nc].em += m->o->heading_kappa * (cos_deg(co, hit->heading + (d ? 180.0 : 0.0)) - 1.0);
-      nc++;
+  double hd = sp > 3.0 && isfinite(co) && m->o->heading_kappa > 0 ? co : NAN;
+  size_t h = 0;
+  int d = 0;
+  for (; h < near && nc < k; h++) {
+    for (d = 0; d < 2 && nc < k; d++) {
+      uint32_t e = dl_net_seg_edge(n, q->hit[h].seg, d);
+      if (e != DL_NET_NONE) cand_set(m, &q->hit[h], d, e, hd, &c[nc++]);
+    }
+    if (d < 2) break; /* stopped inside hit h: its other direction comes next */
+  }
+  if (d >= 2) d = 0;
+  for (; h < q->n && nc < MAXK && np > 0; h++, d = 0) {
+    for (; d < 2 && nc < MAXK; d++) {
+      uint32_t e = dl_net_seg_edge(n, q->hit[h].seg, d);
+      if (e != DL_NET_NONE && continues(n, e, pc, np)) cand_set(m, &q->hit[h], d, e, hd, &c[nc++]);
     }
   }
   return nc;
 }
 
+/* Largest backward step accepted as stationary jitter (a stopped vehicle's
+ * fixes project up to a few sigma back along the road). */
+static double jitter_m(const model *m) { return fmax(2.0 * m->o->still_m, 3.0 * m->sigma); }
+
+/* Extra cost of a step back of back metres: none within sigma (the
+ * projection of a stopped vehicle moves back as often as forward), beyond
+ * it by the excess, so steady motion against the travel direction is not
+ * taken for jitter. */
+static double back_cost(const model *m, double back) { return fmax(0.0, back - m->sigma) / m->beta; }
+
+/* Distance from candidate b forward to candidate a on other edges, through
+ * at most two intermediate edges and no U-turn, when it is at most lim;
+ * INFINITY otherwise. A fix that falls behind the previous one across a
+ * junction is jitter of a (nearly) stopped vehicle, not a loop around the block. */
+static double behind(const dl_net *n, const cand *b, const cand *a, double lim) {
+  double rest = n->edge_len[b->edge] - b->pos, base = rest + a->pos;
+  if (base > lim) return INFINITY;
+  uint32_t u = n->edge_to[b->edge], target = n->edge_from[a->edge];
+  if (u == target) return base;
+  double best = INFINITY;
+  for (uint32_t e1 = n->node_edge[u]; e1 < n->node_edge[u + 1]; e1++) {
+    if (n->edge_seg[e1] == n->edge_seg[b->edge] || n->edge_seg[e1] == n->edge_seg[a->edge]) continue;
+    double d1 = base + n->edge_len[e1];
+    if (d1 > lim) continue;
+    uint32_t v = n->edge_to[e1];
+    if (v == target) {
+      if (d1 < best) best = d1;
+      continue;
+    }
+    for (uint32_t e2 = n->node_edge[v]; e2 < n->node_edge[v + 1]; e2++) {
+      if (n->edge_seg[e2] == n->edge_seg[e1] || n->edge_seg[e2] == n->edge_seg[a->edge]) continue;
+      double d2 = d1 + n->edge_len[e2];
+      if (d2 <= lim && d2 < best && n->edge_to[e2] == target) best = d2;
+    }
+  }
+  return best;
+}
+
+/* 1 when edge e is the edge of candidate ia of step s or of one of its
+ * best predecessors in the last few steps: a step back onto e then stays on
+ * the route the vehicle came along, not onto a road it never took. */
+static int on_history(const work *w, size_t s, int ia, uint32_t e) {
+  for (int depth = 0; depth < 4 && ia >= 0; depth++) {
+    uint32_t c = w->cstart[s] + (uint32_t)ia;
+    if (w->c[c].edge == e) return 1;
+    if (s == 0) break;
+    ia = w->back[c], s--;
+  }
+  return 0;
+}
+
 /* Route distance from candidate a to b within bound, INFINITY when none;
  * *kind: 0 along the same edge, 1 through the graph, 2 backward jitter on
- * the same edge. Uses the last Dijkstra run from to(a.edge) when graph is set. */
-static double route_between(const model *m, work *w, const cand *a, const cand *b, double bound, int *ran,
-                            double *pen, int *kind) {
+ * the same edge, 3 backward jitter across a junction (b lies behind a).
+ * *pen: the extra log-likelihood cost (U-turn, backward step). Uses the
+ * last Dijkstra run from to(a.edge) when *ran is set. */
+static double route_between(const model *m, work *w, const cand *a, const cand *b, double bound, double straight,
+                            size_t s, int ia, int *ran, double *pen, int *kind) {
   const dl_net *n = m->n;
+  double jit = jitter_m(m);
   *pen = 0;
   if (a->edge == b->edge) {
     if (b->pos >= a->pos) {
@@ -188,25 +288,38 @@ static double route_between(const model *m, work *w, const cand *a, const cand *
       return b->pos - a->pos;
     }
     double back = a->pos - b->pos;
-    if (back <= fmax(m->o->still_m, 2.0 * m->sigma)) { /* stationary jitter: a small step back costs its length */
+    if (back <= jit) { /* stationary jitter */
       *kind = 2;
-      *pen = back / m->beta;
+      *pen = back_cost(m, back);
       return back;
     }
   }
+  double r = INFINITY, upen = 0;
   double rest = n->edge_len[a->edge] - a->pos;
   double lim = bound - rest;
-  if (lim < 0) return INFINITY;
-  if (!*ran) {
-    dl_mgraph_run(&w->g, n->edge_to[a->edge], lim);
-    *ran = 1;
+  if (lim >= 0) {
+    if (!*ran) {
+      dl_mgraph_run(&w->g, n->edge_to[a->edge], lim);
+      *ran = 1;
+    }
+    double d = dl_mgraph_dist(&w->g, n->edge_from[b->edge]);
+    if (isfinite(d) && rest + d + b->pos <= bound) {
+      r = rest + d + b->pos;
+      if (n->edge_seg[b->edge] == n->edge_seg[a->edge] && b->edge != a->edge && d == 0) upen = m->o->uturn;
+    }
   }
-  double d = dl_mgraph_dist(&w->g, n->edge_from[b->edge]);
-  if (!isfinite(d)) return INFINITY;
-  double r = rest + d + b->pos;
-  if (r > bound) return INFINITY;
-  if (n->edge_seg[b->edge] == n->edge_seg[a->edge] && b->edge != a->edge && d == 0) *pen = m->o->uturn;
+  if (a->edge != b->edge && straight <= jit) {
+    double back = behind(n, b, a, jit);
+    if (isfinite(back) && on_history(w, s, ia, b->edge) &&
+        (!isfinite(r) || fabs(back - straight) + back_cost(m, back) * m->beta < fabs(r - straight) + upen * m->beta)) {
+      *kind = 3;
+      *pen = back_cost(m, back);
+      return back;
+    }
+  }
+  if (!isfinite(r)) return INFINITY;
   *kind = 1;
+  *pen = upen;
   return r;
 }
 
@@ -261,7 +374,7 @@ static uint32_t viterbi(const model *m, work *w, size_t ns) {
         for (uint32_t j = 0; j < nc; j++) {
           double pen;
           int kind;
-          double rd = route_between(m, w, a, &cj[j], bound, &ran, &pen, &kind);
+          double rd = route_between(m, w, a, &cj[j], bound, straight, s - 1, i, &ran, &pen, &kind);
           if (!isfinite(rd)) continue;
           double v = si - fabs(rd - straight) / m->beta - pen + cj[j].em;
           if (v > sc[j]) sc[j] = v, bk[j] = (int16_t)i, via[j] = (uint8_t)kind;
@@ -279,6 +392,19 @@ static uint32_t viterbi(const model *m, work *w, size_t ns) {
       if (sc[j] > best) best = sc[j];
     for (uint32_t j = 0; j < nc; j++) sc[j] -= best; /* keep scores near 0 */
     w->sub[s] = nsub - 1;
+#ifdef DL_MATCH_TRACE
+    if (getenv("DLM_DEBUG")) {
+      long lo = 0, hi = 0;
+      sscanf(getenv("DLM_DEBUG"), "%ld,%ld", &lo, &hi);
+      if ((long)w->obs[s] >= lo && (long)w->obs[s] <= hi) {
+        fprintf(stderr, "fix %u rs=%d sig=%.1f beta=%.1f:", w->obs[s], restart, m->sigma, m->beta);
+        for (uint32_t j = 0; j < nc; j++)
+          fprintf(stderr, " [%u%c d=%.1f em=%.2f sc=%.2f b=%d]", m->n->edge_seg[cj[j].edge], m->n->edge_dir[cj[j].edge] ? '-' : '+',
+                  cj[j].dist, cj[j].em, sc[j], bk[j]);
+        fprintf(stderr, "\n");
+      }
+    }
+#endif
   }
   return nsub;
 }
@@ -304,31 +430,57 @@ static void backtrack(work *w, size_t ns) {
 }
 
 /* ---- route of one sub-match -------------------------------------------------- */
-/* Appends the edges from to(a) to from(b) (a run from to(a) with lim >= the
- * path) and then b; returns the coordinate of the start of b. */
-static int route_extend(const model *m, work *w, const cand *a, const cand *b, double bound) {
+/* Moves the route position from candidate *a (route entry *ri) to b, chosen
+ * by Viterbi with transition kind via, and sets *q to b's route coordinate.
+ * Forward moves follow the route already built where it agrees with the
+ * path (after a jitter step back) and replace the rest; a step back finds
+ * b's edge a few entries back (or stays at the start of a's edge). *a
+ * becomes the position the next step starts from. */
+static int route_step(const model *m, work *w, size_t *ri, cand *a, const cand *b, int via, double bound,
+                      double *q) {
   const dl_net *n = m->n;
+  if (b->edge == a->edge && via != 1) {
+    *q = w->rcum[*ri] + b->pos;
+    *a = *b;
+    return DL_OK;
+  }
+  if (via == 3) {
+    for (size_t k = *ri, hops = 0; k-- > 0 && hops < 8; hops++)
+      if (w->route[k] == b->edge) {
+        *ri = k, *q = w->rcum[k] + b->pos, *a = *b;
+        return DL_OK;
+      }
+    *q = w->rcum[*ri], a->pos = 0;
+    return DL_OK;
+  }
   double rest = n->edge_len[a->edge] - a->pos;
-  dl_mgraph_run(&w->g, n->edge_to[a->edge], bound - rest);
-  uint32_t target = n->edge_from[b->edge];
-  /* count path edges, then write them in order */
+  uint32_t src = n->edge_to[a->edge], target = n->edge_from[b->edge];
+  dl_mgraph_run(&w->g, src, fmax(bound - rest, 0));
   size_t k = 0;
-  for (uint32_t v = target; w->g.pred[v] != DL_NET_NONE && v != n->edge_to[a->edge]; v = n->edge_from[w->g.pred[v]]) {
-    k++;
-    if (k > n->n_edges) break; /* cannot happen on a consistent run */
+  if (isfinite(dl_mgraph_dist(&w->g, target)))
+    for (uint32_t v = target; v != src && w->g.pred[v] != DL_NET_NONE; v = n->edge_from[w->g.pred[v]]) {
+      if (k == w->pcap) {
+        size_t c = w->pcap ? 2 * w->pcap : 64;
+        void *tmp;
+        if (GROW(w->path, c)) return DL_ENOMEM;
+        w->pcap = c;
+      }
+      w->path[k++] = w->g.pred[v];
+      if (k > n->n_edges) break; /* cannot happen on a consistent run */
+    }
+  for (size_t i = k + 1; i-- > 0;) { /* path edges in travel order, then b's edge */
+    uint32_t e = i ? w->path[i - 1] : b->edge;
+    if (*ri + 1 < w->rn && w->route[*ri + 1] == e) {
+      (*ri)++;
+      continue;
+    }
+    w->rn = *ri + 1;
+    if (route_push(w, e, w->rcum[*ri] + n->edge_len[w->route[*ri]])) return DL_ENOMEM;
+    *ri = w->rn - 1;
   }
-  size_t base = w->rn;
-  double start = w->rcum[w->rn - 1] + n->edge_len[w->route[w->rn - 1]];
-  for (size_t i = 0; i < k; i++)
-    if (route_push(w, 0, 0)) return DL_ENOMEM;
-  uint32_t v = target;
-  for (size_t i = k; i-- > 0;) {
-    uint32_t e = w->g.pred[v];
-    w->route[base + i] = e;
-    v = n->edge_from[e];
-  }
-  for (size_t i = 0; i < k; i++) w->rcum[base + i] = start, start += n->edge_len[w->route[base + i]];
-  return route_push(w, b->edge, start);
+  *q = w->rcum[*ri] + b->pos;
+  *a = *b;
+  return DL_OK;
 }
 
 /* Nearest route coordinate to (x,y) within [lo, hi]. */
@@ -383,17 +535,18 @@ static void route_point(const model *m, const work *w, double q, uint32_t *seg, 
 }
 
 /* ---- along-route smoother ------------------------------------------------------ */
-/* Constant-velocity Kalman filter + RTS smoother over the fixes f[0..nf) of a
- * sub-match, fixes f .. f+nf-1 (route coordinates z, NAN = no measurement), then the nearest
- * non-decreasing sequence (pool adjacent violators): the vehicle never
- * moves backwards along its own route. Result in z. */
-static void smooth(const model *m, work *w, size_t f, size_t nf, double *z, double R) {
-  if (nf < 2) return;
+/* Constant-velocity Kalman filter + RTS smoother over the fixes f .. f+nf-1
+ * of a sub-match: route coordinates z (NAN = no measurement) replaced by
+ * the smoothed ones; the smoothed speeds go to v. */
+static void kf_rts(const model *m, work *w, size_t f, size_t nf, double *z, double *v_out, double R) {
   double q = m->o->smooth_q;
   double *kf = w->kf; /* per fix: filtered s,v,P00,P01,P11, predicted s,v,P00,P01,P11 */
   size_t first = 0;
   while (first < nf && !isfinite(z[first])) first++;
-  if (first == nf) return;
+  if (first == nf) {
+    for (size_t k = 0; k < nf; k++) v_out[k] = NAN;
+    return;
+  }
   /* two-point start: the velocity prior is centred on the first two
    * measurements' slope, so a steady drive is reproduced exactly */
   double s = z[first], v = 0, P00 = R, P01 = 0, P11 = 1e4;
@@ -425,7 +578,7 @@ static void smooth(const model *m, work *w, size_t f, size_t nf, double *z, doub
   }
   /* RTS backward pass */
   double ss = kf[10 * (nf - 1)], sv = kf[10 * (nf - 1) + 1];
-  z[nf - 1] = ss;
+  z[nf - 1] = ss, v_out[nf - 1] = sv;
   for (size_t k = nf - 1; k-- > 0;) {
     const double *a = kf + 10 * k, *p = kf + 10 * (k + 1);
     double dt = m->t[f + k + 1] - m->t[f + k];
@@ -434,20 +587,60 @@ static void smooth(const model *m, work *w, size_t f, size_t nf, double *z, doub
     double f10 = a[3] + dt * a[4], f11 = a[4]; /* row 1 */
     double det = p[7] * p[9] - p[8] * p[8];
     if (!(fabs(det) > 1e-12)) {
-      z[k] = a[0];
       ss = a[0], sv = a[1];
+    } else {
+      double i00 = p[9] / det, i01 = -p[8] / det, i11 = p[7] / det;
+      double C00 = f00 * i00 + f01 * i01, C01 = f00 * i01 + f01 * i11;
+      double C10 = f10 * i00 + f11 * i01, C11 = f10 * i01 + f11 * i11;
+      double ds = ss - p[5], dv = sv - p[6];
+      double ns = a[0] + C00 * ds + C01 * dv, nv = a[1] + C10 * ds + C11 * dv;
+      ss = ns, sv = nv;
+    }
+    z[k] = ss, v_out[k] = sv;
+  }
+}
+
+/* Smooths the route coordinates z of fixes f .. f+nf-1 (NAN = no
+ * measurement): a constant-velocity smoother; then every stretch where the
+ * smoothed speed stays below STOP_MPS for STOP_MIN_S is a stop, held at the
+ * mean of its measurements (a constant-velocity model overshoots a braking
+ * vehicle and carries the overshoot into the stop), and the smoother is run
+ * again with the stops as measurements; finally the nearest non-decreasing
+ * sequence (pool adjacent violators): the vehicle never moves backwards
+ * along its own route. */
+static void smooth(const model *m, work *w, size_t f, size_t nf, double *z, double R) {
+  if (nf < 2) return;
+  double *zr = w->zraw, *sv = w->sv;
+  memcpy(zr, z, nf * sizeof *z);
+  kf_rts(m, w, f, nf, z, sv, R);
+  int stops = 0;
+  for (size_t k0 = 0; k0 < nf;) {
+    if (!(fabs(sv[k0]) < STOP_MPS)) {
+      k0++;
       continue;
     }
-    double i00 = p[9] / det, i01 = -p[8] / det, i11 = p[7] / det;
-    double C00 = f00 * i00 + f01 * i01, C01 = f00 * i01 + f01 * i11;
-    double C10 = f10 * i00 + f11 * i01, C11 = f10 * i01 + f11 * i11;
-    double ds = ss - p[5], dv = sv - p[6];
-    double ns = a[0] + C00 * ds + C01 * dv, nv = a[1] + C10 * ds + C11 * dv;
-    ss = ns, sv = nv;
-    z[k] = ss;
+    size_t k1 = k0;
+    while (k1 < nf && fabs(sv[k1]) < STOP_MPS) k1++;
+    double sum = 0;
+    size_t cnt = 0;
+    for (size_t k = k0; k < k1; k++)
+      if (isfinite(zr[k])) sum += zr[k], cnt++;
+    if (cnt >= 2 && m->t[f + k1 - 1] - m->t[f + k0] >= STOP_MIN_S) {
+      for (size_t k = k0; k < k1; k++) zr[k] = sum / (double)cnt, sv[k] = NAN; /* NAN marks the stop */
+      stops = 1;
+    }
+    k0 = k1;
+  }
+  if (stops) {
+    uint8_t *stop = w->stopk;
+    for (size_t k = 0; k < nf; k++) stop[k] = isnan(sv[k]);
+    memcpy(z, zr, nf * sizeof *z);
+    kf_rts(m, w, f, nf, z, sv, R);
+    for (size_t k = 0; k < nf; k++)
+      if (stop[k]) z[k] = zr[k];
   }
   /* pool adjacent violators (equal weights), in place using kf as a block stack */
-  double *bv = kf, *bw = kf + nf;
+  double *bv = w->kf, *bw = w->kf + nf;
   size_t nb = 0;
   for (size_t k = 0; k < nf; k++) {
     bv[nb] = z[k], bw[nb] = 1, nb++;
@@ -484,7 +677,9 @@ static int match_chunk(const model *m, work *w, const chunk *ch, dl_match_out *o
   for (size_t i = a; i < ch->b; i++) {
     w->noroad[i - a] = 0;
     if (m->kind[i] != K_OBS) continue;
-    int nc = candidates(m, w, i, w->c + w->cstart[ns]);
+    const cand *pc = ns ? w->c + w->cstart[ns - 1] : NULL;
+    int np = ns ? (int)(w->cstart[ns] - w->cstart[ns - 1]) : 0;
+    int nc = candidates(m, w, i, w->c + w->cstart[ns], pc, np);
     if (nc == 0) {
       w->noroad[i - a] = 1;
       continue;
@@ -519,25 +714,21 @@ static int match_chunk(const model *m, work *w, const chunk *ch, dl_match_out *o
     while (s1 < ns && w->sub[s1] == w->sub[s0]) s1++;
     int32_t id = (int32_t)w->sub[s0];
     w->rn = 0;
-    const cand *c = w->c + w->state[s0];
-    if (route_push(w, c->edge, 0)) return DL_ENOMEM;
-    double cprev = c->pos;
+    cand cur = w->c[w->state[s0]];
+    if (route_push(w, cur.edge, 0)) return DL_ENOMEM;
+    size_t ri = 0;
+    double cprev = cur.pos;
     w->coord[w->obs[s0] - a] = cprev;
     for (size_t s = s0; s < s1; s++)
       if (w->obs[s] >= ch->c0 && w->obs[s] < ch->c1) emd[w->obs[s]] = w->c[w->state[s]].dist;
     for (size_t s = s0 + 1; s < s1; s++) {
-      const cand *pc = w->c + w->state[s - 1], *cc = w->c + w->state[s];
+      const cand *cc = w->c + w->state[s];
       uint8_t via = w->via[w->state[s]];
       size_t i0 = w->obs[s - 1], i1 = w->obs[s];
       double straight = hypot(m->x[i1] - m->x[i0], m->y[i1] - m->y[i0]);
       double q;
-      if (via == 1) {
-        if (route_extend(m, w, pc, cc, step_bound(straight, m->t[i1] - m->t[i0]))) return DL_ENOMEM;
-        q = w->rcum[w->rn - 1] + cc->pos;
-      } else {
-        q = w->rcum[w->rn - 1] + cc->pos; /* same edge, forwards or a small step back */
-      }
-      double along = via == 2 ? cprev - q : q - cprev;
+      if (route_step(m, w, &ri, &cur, cc, via, step_bound(straight, m->t[i1] - m->t[i0]), &q)) return DL_ENOMEM;
+      double along = via == 2 || via == 3 ? cprev - q : q - cprev;
       if (i1 >= ch->c0 && i1 < ch->c1) mis[i1] = fabs(along - straight);
       w->coord[i1 - a] = q;
       cprev = q;
@@ -563,13 +754,16 @@ static int match_chunk(const model *m, work *w, const chunk *ch, dl_match_out *o
         while (nxt < f1 && !(m->kind[a + nxt] == K_OBS && !w->noroad[nxt])) nxt++;
         next = nxt < f1 ? w->coord[nxt] : NAN;
       }
-      /* past either end of the observations: within still_m of the nearest one */
-      double lo = isfinite(last) ? last : next - m->o->still_m, hi = isfinite(next) ? next : last + m->o->still_m;
+      /* within still_m of the observations around it (a thinned fix lies
+       * within still_m of the last kept one): clamping to the span between
+       * them would bias a stop towards where the vehicle left it */
+      double lo = isfinite(last) ? last : next, hi = isfinite(next) ? next : last;
       if (!isfinite(lo)) continue;
       if (lo > hi) {
         double t = lo;
         lo = hi, hi = t;
       }
+      lo -= m->o->still_m, hi += m->o->still_m;
       w->coord[i] = route_project(m, w, m->x[fi], m->y[fi], lo, hi);
     }
     /* smoothing over the sub-match's fixes; outliers and no-road fixes

@@ -1,6 +1,7 @@
 /* test_match.c: the HMM matcher on small hand-built networks with exact
  * expectations: straight drives, breaks, stationary jitter, direction,
- * outliers, far-away fixes, and identical results for 1 and 2 threads. */
+ * outliers, far-away fixes, identical results for 1 and 2 threads, parallel
+ * one-way roads under AR(1) noise, and a stop before a small one-way square. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -336,6 +337,109 @@ static void matcher_identical_for_1_and_2_threads(void **state) {
   dl_netbuf_free(&f.nb);
 }
 
+/* One-way residential ways through the given nodes (x/y metres; lat/lon
+ * derived), way w through node indices wn[wstart[w] .. wstart[w+1]-1]. */
+static void build_oneways(netfix *f, size_t nn, const double *x, const double *y, size_t nw, const uint64_t *wstart,
+                          const int64_t *wn) {
+  static int64_t id[32], wid[16], ref[64];
+  static double lat[32], lon[32];
+  static uint32_t hw[16], ow[16], zero[16];
+  static const char str[] = "\0residential\0yes\0";
+  for (size_t i = 0; i < nn; i++) id[i] = (int64_t)i + 1, lat[i] = 40 + y[i] / 111000.0, lon[i] = 116 + x[i] / 85000.0;
+  for (size_t w = 0; w < nw; w++) wid[w] = 100 + (int64_t)w, hw[w] = 1, ow[w] = 13, zero[w] = 0;
+  for (size_t k = 0; k < wstart[nw]; k++) ref[k] = wn[k] + 1;
+  dl_netsrc src = {nn, id, lat, lon, x, y, nw, wid, wstart, ref, hw, ow, zero, zero, zero, zero, str, sizeof str};
+  dl_netbuild_opts o = {0, 50, 0, 32650};
+  dl_netbuild_report rep;
+  dl_err e;
+  assert_int_equal(dl_netbuild(&src, NULL, NULL, &o, &f->nb, &rep, &e), DL_OK);
+  f->n = &f->nb.net;
+}
+
+/* AR(1) GPS noise (lag-1 correlation 0.7, sd sigma per axis) from a fixed LCG. */
+static void ar1_noise(size_t n, double sigma, uint64_t seed, double *ex, double *ey) {
+  uint64_t s = seed;
+  double px = 0, py = 0;
+  for (size_t i = 0; i < n; i++) {
+    double g[2];
+    for (int k = 0; k < 2; k++) {
+      double u = 0;
+      for (int j = 0; j < 12; j++) { /* Irwin-Hall: sum of 12 uniforms - 6 ~ N(0,1) */
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        u += (double)(s >> 11) / 9007199254740992.0;
+      }
+      g[k] = u - 6;
+    }
+    px = i ? 0.7 * px + sqrt(1 - 0.49) * sigma * g[0] : sigma * g[0];
+    py = i ? 0.7 * py + sqrt(1 - 0.49) * sigma * g[1] : sigma * g[1];
+    ex[i] = px, ey[i] = py;
+  }
+}
+
+static void matcher_stays_on_the_parallel_road_it_drives(void **state) {
+  (void)state;
+  /* two eastbound one-way roads 10 m apart (a main road and its side road),
+   * with a link from A to B at x 400-440 and from B to A at x 640-680 */
+  static const double x[8] = {0, 400, 680, 1000, 0, 440, 640, 1000}, y[8] = {0, 0, 0, 0, 10, 10, 10, 10};
+  static const uint64_t ws[5] = {0, 4, 8, 10, 12};
+  static const int64_t wn[12] = {0, 1, 2, 3, 4, 5, 6, 7, 1, 5, 6, 2};
+  netfix f;
+  build_oneways(&f, 8, x, y, 4, ws, wn);
+  run r;
+  run_alloc(&r, 95);
+  double ex[95], ey[95];
+  for (int road = 0; road < 2; road++)
+    for (uint64_t seed = 1; seed <= 5; seed++) {
+      ar1_noise(r.n, 4, seed, ex, ey);
+      for (size_t i = 0; i < r.n; i++)
+        r.t[i] = (double)i, r.x[i] = 25 + 10.0 * (double)i + ex[i], r.y[i] = 10.0 * road + ey[i];
+      assert_int_equal(run_match(f.n, &r, NULL), DL_OK);
+      assert_int_equal(r.sum.matched, r.n);
+      for (size_t i = 0; i < r.n; i++) {
+        if (!(fabs(r.o.my[i] - 10.0 * road) < 1e-6))
+          print_message("road %d seed %d fix %zu matched at y %.2f\n", road, (int)seed, i, r.o.my[i]);
+        assert_true(fabs(r.o.my[i] - 10.0 * road) < 1e-6);
+      }
+    }
+  run_free(&r);
+  dl_netbuf_free(&f.nb);
+}
+
+static void matcher_stop_before_small_loop_stays_put(void **state) {
+  (void)state;
+  /* eastbound road 0 -> 500 -> 1000 with a 12 m one-way square at the
+   * junction (500,0) -> (512,0) -> (512,12) -> (500,12) -> (500,0), like the
+   * median crossing of a dual carriageway; the vehicle stops 5 m before the
+   * junction for 40 s with 5 m noise */
+  static const double x[6] = {0, 500, 1000, 512, 512, 500}, y[6] = {0, 0, 0, 0, 12, 12};
+  static const uint64_t ws[3] = {0, 3, 8};
+  static const int64_t wn[8] = {0, 1, 2, 1, 3, 4, 5, 1};
+  netfix f;
+  build_oneways(&f, 6, x, y, 2, ws, wn);
+  run r;
+  run_alloc(&r, 90);
+  double ex[90], ey[90];
+  for (uint64_t seed = 1; seed <= 5; seed++) {
+    ar1_noise(r.n, 5, seed, ex, ey);
+    for (size_t i = 0; i < r.n; i++) {
+      double s = i < 25 ? 245 + 10.0 * (double)i : i < 65 ? 495 : 495 + 10.0 * (double)(i - 64);
+      r.t[i] = (double)i, r.x[i] = s + ex[i], r.y[i] = ey[i];
+    }
+    assert_int_equal(run_match(f.n, &r, NULL), DL_OK);
+    uint32_t before = seg_at(f.n, 250, 0);
+    for (size_t i = 0; i < r.n; i++) {
+      assert_true(fabs(r.o.my[i]) < 1e-6); /* never on the square */
+      if (i >= 30 && i < 60) {            /* the middle of the stop: put, before the junction */
+        assert_int_equal(r.o.seg[i], before);
+        if (!(fabs(r.o.offset[i] - 495) < 5)) print_message("seed %d fix %zu offset %.2f\n", (int)seed, i, r.o.offset[i]);
+        assert_true(fabs(r.o.offset[i] - 495) < 5);
+      }
+    }
+  }
+  run_free(&r);
+  dl_netbuf_free(&f.nb);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(matcher_matches_straight_drive_exactly),
@@ -348,6 +452,8 @@ int main(void) {
       cmocka_unit_test(matcher_interpolates_outlier),
       cmocka_unit_test(matcher_refuses_times_going_back),
       cmocka_unit_test(matcher_identical_for_1_and_2_threads),
+      cmocka_unit_test(matcher_stays_on_the_parallel_road_it_drives),
+      cmocka_unit_test(matcher_stop_before_small_loop_stays_put),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
