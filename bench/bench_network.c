@@ -4,6 +4,7 @@
  * validate), radius (30 m) and k-nearest query rates on points on roads.
  * usage: bench_network [DIR with beijing_5thring_2013.osm(.pbf)] [DUSTLOAD]
  * (DUSTLOAD defaults to $DL_BIN, then ./dustload) */
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +98,7 @@ static int import(const char *osm, const char *out, double *secs) {
   double *x = malloc(o.n_nodes * sizeof *x), *y = malloc(o.n_nodes * sizeof *y);
   if (dl_proj_fwd(pj, o.node_lat, o.node_lon, o.n_nodes, x, y, &e)) return 1;
   dl_proj_free(pj);
+  dl_proj_release_caches(); /* as the command does */
   phase_end(PH_PROJ);
   dl_netsrc src = {o.n_nodes, o.node_id, o.node_lat, o.node_lon, x, y, o.n_ways, o.way_id, o.way_nd, o.nd_ref,
                    o.way_highway, o.way_oneway, o.way_junction, o.way_name, o.way_ref, o.way_maxspeed, o.str,
@@ -113,6 +115,7 @@ static int import(const char *osm, const char *out, double *secs) {
   dl_netbuf_free(&nb);
   dl_osm_free(&o);
   free(x), free(y);
+  malloc_trim(0); /* the next import's phases start from a returned heap */
   *secs = now_s() - t0;
   return rc;
 }

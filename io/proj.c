@@ -64,6 +64,8 @@ void dl_proj_free(dl_proj *p) {
   free(p);
 }
 
+void dl_proj_release_caches(void) { proj_cleanup(); }
+
 static int run(dl_proj *p, PJ_DIRECTION dir, double *a, double *b, size_t n, dl_err *e) {
   if (n == 0) return DL_OK;
   proj_errno_reset(p->pj);
