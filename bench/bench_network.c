@@ -1,12 +1,16 @@
-/* bench_network.c: road network speed: import of the central Beijing
- * network (.osm.pbf and .osm, one core), open (mmap + validate), radius
- * (30 m) and k-nearest query rates on random points on roads, peak RSS.
- * usage: bench_network [DIR with beijing_5thring_2013.osm(.pbf)] */
+/* bench_network.c: road network speed and memory: import of the central
+ * Beijing network (.osm.pbf and .osm, one core) with its memory per phase,
+ * the dustload binary's import peak RSS minus its idle baseline, open (mmap +
+ * validate), radius (30 m) and k-nearest query rates on points on roads.
+ * usage: bench_network [DIR with beijing_5thring_2013.osm(.pbf)] [DUSTLOAD]
+ * (DUSTLOAD defaults to $DL_BIN, then ./dustload) */
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,8 +30,61 @@ static double peak_mb(void) {
   return ru.ru_maxrss / 1024.0;
 }
 
+/* kB of a /proc/self/status line (VmRSS, VmHWM), 0 when unreadable. */
+static long status_kb(const char *key) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  long v = 0;
+  size_t k = strlen(key);
+  if (!f) return 0;
+  while (fgets(line, sizeof line, f))
+    if (!strncmp(line, key, k) && line[k] == ':') v = atol(line + k + 1);
+  fclose(f);
+  return v;
+}
+
+/* Restarts the peak RSS (VmHWM) count; 0 when the kernel allows it. */
+static int hwm_reset(void) {
+  FILE *f = fopen("/proc/self/clear_refs", "w");
+  if (!f) return -1;
+  int ok = fputs("5", f) >= 0;
+  return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/* Peak RSS (kB) of each import phase above the RSS before the import. */
+enum { PH_READ, PH_PROJ, PH_BUILD, PH_SAVE, PH__N };
+static const char *const ph_name[PH__N] = {"read", "project", "build", "save"};
+static long ph_kb[PH__N];
+static int ph_ok;
+static long ph_base;
+
+static void phase_end(int ph) {
+  if (!ph_ok) return;
+  long d = status_kb("VmHWM") - ph_base;
+  if (d > ph_kb[ph]) ph_kb[ph] = d;
+  hwm_reset();
+}
+
+/* Peak RSS (kB) of DUSTLOAD ARGS... run as a child, or -1. */
+static long child_peak_kb(char *const argv[]) {
+  fflush(stdout); /* the child must not repeat buffered output */
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)) _exit(127);
+    execv(argv[0], argv);
+    _exit(127);
+  }
+  int st;
+  struct rusage ru;
+  if (wait4(pid, &st, 0, &ru) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) return -1;
+  return ru.ru_maxrss;
+}
+
 /* The whole import as the command does it: read, project, build, save. */
 static int import(const char *osm, const char *out, double *secs) {
+  ph_ok = hwm_reset() == 0;
+  ph_base = status_kb("VmRSS");
   double t0 = now_s();
   dl_err e;
   dl_osm o;
@@ -35,10 +92,14 @@ static int import(const char *osm, const char *out, double *secs) {
     fprintf(stderr, "%s\n", e.msg);
     return 1;
   }
+  phase_end(PH_READ);
   dl_proj *pj;
   if (dl_proj_create(32650, &pj, &e)) return 1;
   double *x = malloc(o.n_nodes * sizeof *x), *y = malloc(o.n_nodes * sizeof *y);
   if (dl_proj_fwd(pj, o.node_lat, o.node_lon, o.n_nodes, x, y, &e)) return 1;
+  dl_proj_free(pj);
+  dl_proj_release_caches(); /* as the command does */
+  phase_end(PH_PROJ);
   dl_netsrc src = {o.n_nodes, o.node_id, o.node_lat, o.node_lon, x, y, o.n_ways, o.way_id, o.way_nd, o.nd_ref,
                    o.way_highway, o.way_oneway, o.way_junction, o.way_name, o.way_ref, o.way_maxspeed, o.str,
                    o.n_str};
@@ -46,12 +107,15 @@ static int import(const char *osm, const char *out, double *secs) {
   dl_netbuild_opts opt = {0, cell ? atof(cell) : 70, 0, 32650};
   dl_netbuf nb;
   dl_netbuild_report rep;
-  int rc = dl_netbuild(&src, NULL, NULL, &opt, &nb, &rep, &e) || dl_network_save(out, &nb.net, 1, &e);
+  int rc = dl_netbuild(&src, NULL, NULL, &opt, &nb, &rep, &e);
+  phase_end(PH_BUILD);
+  rc = rc || dl_network_save(out, &nb.net, 1, &e);
+  phase_end(PH_SAVE);
   if (rc) fprintf(stderr, "%s\n", e.msg);
   dl_netbuf_free(&nb);
-  dl_proj_free(pj);
   dl_osm_free(&o);
   free(x), free(y);
+  malloc_trim(0); /* the next import's phases start from a returned heap */
   *secs = now_s() - t0;
   return rc;
 }
@@ -64,6 +128,7 @@ static double urand(void) {
 
 int main(int argc, char **argv) {
   const char *dir = argc > 1 ? argv[1] : "../shared/data/beijing_roadnet_osm2013";
+  const char *bin = argc > 2 ? argv[2] : getenv("DL_BIN") ? getenv("DL_BIN") : "./dustload";
   char pbf[1024], xml[1024], out[64];
   snprintf(pbf, sizeof pbf, "%s/beijing_5thring_2013.osm.pbf", dir);
   snprintf(xml, sizeof xml, "%s/beijing_5thring_2013.osm", dir);
@@ -72,11 +137,37 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_network: %s not found (give the folder as argument)\n", pbf);
     return 77;
   }
+  /* the command itself: peak RSS of an import minus that of --version */
+  if (access(bin, X_OK) == 0) {
+    char *ver[] = {(char *)bin, "--version", NULL};
+    long base = child_peak_kb(ver);
+    const char *in[2] = {pbf, xml}, *tag[2] = {"pbf", "osm"};
+    for (int k = 0; k < 2; k++) {
+      char *imp[] = {(char *)bin, "network", "import", "-q", "--force", "--osm", (char *)in[k], "-o", out, NULL};
+      long peak = -1;
+      for (int r = 0; r < 3; r++) { /* smallest of 3: other processes only add */
+        long p = child_peak_kb(imp);
+        if (p >= 0 && (peak < 0 || p < peak)) peak = p;
+      }
+      if (base < 0 || peak < 0) {
+        fprintf(stderr, "bench_network: %s failed\n", bin);
+        return 1;
+      }
+      printf("cmd_import_%s_peak_rss_mb: %.1f (raw; idle baseline %.1f)\n", tag[k], peak / 1024.0, base / 1024.0);
+      printf("cmd_import_%s_mem_mb: %.2f (peak minus idle baseline)\n", tag[k], (peak - base) / 1024.0);
+    }
+  } else {
+    printf("cmd_import: skipped (%s not found; give the binary as 2nd argument)\n", bin);
+  }
+
   double best_pbf = INFINITY, best_xml = INFINITY, s;
+  long pk_pbf[PH__N];
   for (int r = 0; r < 3; r++) {
     if (import(pbf, out, &s)) return 1;
     best_pbf = fmin(best_pbf, s);
   }
+  memcpy(pk_pbf, ph_kb, sizeof pk_pbf);
+  memset(ph_kb, 0, sizeof ph_kb);
   double peak_import = peak_mb();
   for (int r = 0; r < 3; r++) {
     if (import(xml, out, &s)) return 1;
@@ -84,6 +175,13 @@ int main(int argc, char **argv) {
   }
   printf("import_pbf_s: %.3f (best of 3)\n", best_pbf);
   printf("import_osm_s: %.3f (best of 3)\n", best_xml);
+  if (ph_ok)
+    for (int k = 0; k < 2; k++) {
+      long *pk = k ? ph_kb : pk_pbf;
+      printf("import_%s_phase_peak_mb:", k ? "osm" : "pbf");
+      for (int p = 0; p < PH__N; p++) printf(" %s %.2f", ph_name[p], pk[p] / 1024.0);
+      printf(" (above the RSS before the import)\n");
+    }
   printf("peak_rss_mb_after_pbf_imports: %.1f\n", peak_import);
   printf("peak_rss_mb_after_osm_imports: %.1f\n", peak_mb());
 

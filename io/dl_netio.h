@@ -60,6 +60,10 @@ int dl_proj_fwd(dl_proj *p, const double *lat, const double *lon, size_t n, doub
                 dl_err *e);
 int dl_proj_inv(dl_proj *p, const double *x, const double *y, size_t n, double *lat, double *lon,
                 dl_err *e);
+/* Frees PROJ's process-wide caches (its proj.db connection: ~3 MB, kept
+ * after every context is gone). Only when no dl_proj or other PROJ object
+ * is alive anywhere in the process; a later dl_proj_create still works. */
+void dl_proj_release_caches(void);
 
 /* ---- sectioned file -------------------------------------------------- */
 /* Layout: 64-byte header (magic, version, byte-order mark, section count,

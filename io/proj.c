@@ -27,19 +27,24 @@ int dl_proj_create(int epsg, dl_proj **out, dl_err *e) {
   p->epsg = epsg;
   p->ctx = proj_context_create();
   proj_log_level(p->ctx, PJ_LOG_NONE);
-  char dst[32];
-  snprintf(dst, sizeof dst, "EPSG:%d", epsg);
-  PJ *raw = proj_create_crs_to_crs(p->ctx, "EPSG:4326", dst, NULL);
-  if (!raw && ((epsg > 32600 && epsg <= 32660) || (epsg > 32700 && epsg <= 32760))) {
-    /* no EPSG database: the UTM definition is enough */
-    char def[96];
-    snprintf(def, sizeof def, "+proj=utm +zone=%d %s+datum=WGS84 +type=crs", epsg % 100,
-             epsg > 32700 ? "+south " : "");
-    raw = proj_create_crs_to_crs(p->ctx, "+proj=longlat +datum=WGS84 +type=crs", def, NULL);
-  }
-  if (raw) {
-    p->pj = proj_normalize_for_visualization(p->ctx, raw); /* lon, lat order */
-    proj_destroy(raw);
+  int utm = (epsg > 32600 && epsg <= 32660) || (epsg > 32700 && epsg <= 32760);
+  if (utm) {
+    /* The operation PROJ picks for EPSG:4326 -> 326zz/327zz, in lon, lat
+     * order, written out: the same numbers (tests compare), without opening
+     * proj.db, whose SQLite cache would take ~3 MB for the whole run. */
+    char def[160];
+    snprintf(def, sizeof def,
+             "+proj=pipeline +step +proj=unitconvert +xy_in=deg +xy_out=rad +step +proj=utm +zone=%d %s+ellps=WGS84",
+             epsg % 100, epsg > 32700 ? "+south " : "");
+    p->pj = proj_create(p->ctx, def);
+  } else {
+    char dst[32];
+    snprintf(dst, sizeof dst, "EPSG:%d", epsg);
+    PJ *raw = proj_create_crs_to_crs(p->ctx, "EPSG:4326", dst, NULL);
+    if (raw) {
+      p->pj = proj_normalize_for_visualization(p->ctx, raw); /* lon, lat order */
+      proj_destroy(raw);
+    }
   }
   if (!p->pj) {
     int err = proj_context_errno(p->ctx);
@@ -58,6 +63,8 @@ void dl_proj_free(dl_proj *p) {
   if (p->ctx) proj_context_destroy(p->ctx);
   free(p);
 }
+
+void dl_proj_release_caches(void) { proj_cleanup(); }
 
 static int run(dl_proj *p, PJ_DIRECTION dir, double *a, double *b, size_t n, dl_err *e) {
   if (n == 0) return DL_OK;

@@ -117,6 +117,7 @@ static void st_free(strtab *t) {
   free(t->pool.p);
   free(t->slot);
   free(t->ent.p);
+  memset(t, 0, sizeof *t);
 }
 
 /* Entry index of string s (interned on first sight), or -1 on no memory. */
@@ -638,6 +639,10 @@ static int build_grid(dl_netbuf *o, double cs) {
   return 0;
 }
 
+/* Frees a temporary as soon as its phase ends: the peak memory of an import
+ * is what is alive at once. */
+#define DROP(p) (free(p), (p) = NULL)
+
 #define FAIL_OOM() do { rc = dl_errf(e, DL_ENOMEM, "network import: out of memory"); goto done; } while (0)
 
 int dl_netbuild(const dl_netsrc *src, const dl_polyset *town, const dl_polyset *dist,
@@ -812,6 +817,8 @@ int dl_netbuild(const dl_netsrc *src, const dl_polyset *town, const dl_polyset *
     rc = dl_errf(e, DL_ENODATA, "network import: too many segments for this format");
     goto done;
   }
+  DROP(perm), DROP(use), DROP(B.node_of_src), DROP(B.cuts.p), DROP(B.poly.p);
+  pindex_free(&B.town), pindex_free(&B.dist);
 
   /* 5. islands: weakly connected pieces shorter than min_island_m */
   size_t NS = B.segs.n, NN = B.nx.n;
@@ -849,6 +856,7 @@ int dl_netbuild(const dl_netsrc *src, const dl_polyset *town, const dl_polyset *
                  o->min_island_m);
     goto done;
   }
+  DROP(par), DROP(clen);
 
   /* 6. final arrays */
   dl_net *n = &out->net;
@@ -880,6 +888,7 @@ int dl_netbuild(const dl_netsrc *src, const dl_polyset *town, const dl_polyset *
       node_lat[k] = VAT(B.nlat, double)[i], node_lon[k] = VAT(B.nlon, double)[i];
       node_osm[k] = VAT(B.nosm, int64_t)[i];
     }
+  DROP(B.nx.p), DROP(B.ny.p), DROP(B.nlat.p), DROP(B.nlon.p), DROP(B.nosm.p);
   vec roads = VEC(uint8_t); /* class of each road */
   vec rname = VEC(uint32_t);
   n->bbox[0] = n->bbox[1] = INFINITY;
@@ -935,12 +944,9 @@ int dl_netbuild(const dl_netsrc *src, const dl_polyset *town, const dl_polyset *
     for (uint32_t j = 0; j < t->nvtx; j++, v++) {
       uint32_t q = t->vtx + j;
       vtx_x[v] = VAT(B.vx, double)[q], vtx_y[v] = VAT(B.vy, double)[q];
-      vtx_lat[v] = VAT(B.vlat, double)[q], vtx_lon[v] = VAT(B.vlon, double)[q];
       if (j) off += hypot(vtx_x[v] - vtx_x[v - 1], vtx_y[v] - vtx_y[v - 1]);
       vtx_off[v] = off;
       vtx_seg[v] = k;
-      n->bbox[0] = fmin(n->bbox[0], vtx_lon[v]), n->bbox[2] = fmax(n->bbox[2], vtx_lon[v]);
-      n->bbox[1] = fmin(n->bbox[1], vtx_lat[v]), n->bbox[3] = fmax(n->bbox[3], vtx_lat[v]);
     }
     seg_len[k] = off; /* identical sum, same order */
     for (uint32_t q = seg_vtx[k]; q < v; q++) {
@@ -950,6 +956,24 @@ int dl_netbuild(const dl_netsrc *src, const dl_polyset *town, const dl_polyset *
     }
   }
   seg_vtx[ns] = v;
+  DROP(B.vx.p), DROP(B.vy.p), DROP(nmap);
+  /* latitudes, then longitudes: one temporary column alive at a time */
+  for (int c = 0; c < 2; c++) {
+    double *dst = c ? vtx_lon : vtx_lat, lo = INFINITY, hi = -INFINITY;
+    const double *from = c ? B.vlon.p : B.vlat.p;
+    v = 0;
+    for (size_t s = 0; s < NS; s++)
+      if (keep_seg[s] != DL_NET_NONE)
+        for (uint32_t j = 0; j < TS[s].nvtx; j++, v++) {
+          dst[v] = from[TS[s].vtx + j];
+          lo = fmin(lo, dst[v]), hi = fmax(hi, dst[v]);
+        }
+    n->bbox[c ? 0 : 1] = lo, n->bbox[c ? 2 : 3] = hi;
+    if (c) DROP(B.vlon.p);
+    else DROP(B.vlat.p);
+  }
+  DROP(B.segs.p), DROP(B.runs.p), DROP(B.rnodes.p), DROP(keep_seg);
+  TS = NULL;
   n->n_roads = (uint32_t)roads.n;
   uint8_t *road_class = nb_alloc(out, roads.n, 1);
   uint32_t *road_name = nb_alloc(out, roads.n, 4);
@@ -981,6 +1005,7 @@ int dl_netbuild(const dl_netsrc *src, const dl_polyset *town, const dl_polyset *
   if (!pool) FAIL_OOM();
   memcpy(pool, st.pool.p, st.pool.n);
   n->n_str = (uint32_t)st.pool.n;
+  st_free(&st);
 
   /* 7. directed edges, CSR by from node */
   uint32_t ne = 0;

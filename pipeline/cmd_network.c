@@ -196,6 +196,9 @@ static int cmd_import(int argc, char **argv) {
   dl_polyset pt, pd;
   if (town && (rc = load_polys(town, field, gcj, pj, &gt, &tx, &ty, &pt, &e))) goto out;
   if (dist && (rc = load_polys(dist, field, gcj, pj, &gd, &dx, &dy, &pd, &e))) goto out;
+  dl_proj_free(pj); /* PROJ (and its database cache) is not needed while building */
+  pj = NULL;
+  dl_proj_release_caches(); /* the only PROJ user of this command, single-threaded */
   dl_netsrc src = {o.n_nodes, o.node_id, o.node_lat, o.node_lon, nx, ny, o.n_ways, o.way_id, o.way_nd, o.nd_ref,
                    o.way_highway, o.way_oneway, o.way_junction, o.way_name, o.way_ref, o.way_maxspeed, o.str,
                    o.n_str};

@@ -1,5 +1,6 @@
 /* test_network.c: road network import, queries, file validation, GCJ-02. */
 #include <math.h>
+#include <proj.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -420,6 +421,49 @@ static void real_districts_gcj02_and_wgs84_agree(void **state) {
   built_free(&a), built_free(&b), built_free(&plain);
 }
 
+/* dl_proj writes the UTM operation out as a PROJ pipeline (no proj.db, so
+ * no SQLite cache); it must give what PROJ's own EPSG:4326 -> EPSG:326zz /
+ * 327zz operation gives, forward and back, to 1e-9 m and 1e-12 degrees. */
+static void utm_pipeline_equals_proj_epsg_operation(void **state) {
+  (void)state;
+  const int codes[] = {32650, 32601, 32660, 32733, 32750};
+  PJ_CONTEXT *ctx = proj_context_create();
+  proj_log_level(ctx, PJ_LOG_NONE);
+  int compared = 0;
+  for (size_t c = 0; c < sizeof codes / sizeof codes[0]; c++) {
+    char dst[32];
+    snprintf(dst, sizeof dst, "EPSG:%d", codes[c]);
+    PJ *raw = proj_create_crs_to_crs(ctx, "EPSG:4326", dst, NULL);
+    if (!raw) continue; /* no EPSG database here: nothing to compare with */
+    PJ *ref = proj_normalize_for_visualization(ctx, raw);
+    proj_destroy(raw);
+    assert_non_null(ref);
+    dl_err e;
+    dl_proj *pj;
+    assert_int_equal(dl_proj_create(codes[c], &pj, &e), DL_OK);
+    double cm = (codes[c] % 100) * 6.0 - 183.0, south = codes[c] > 32700;
+    enum { N = 400 };
+    double lat[N], lon[N], x[N], y[N], la2[N], lo2[N];
+    for (int i = 0; i < N; i++) { /* the zone and 1 degree beyond, equator to 80 degrees */
+      lon[i] = cm - 4.0 + 8.0 * (i % 20) / 19.0;
+      lat[i] = (south ? -1 : 1) * 80.0 * (i / 20) / 19.0;
+    }
+    assert_int_equal(dl_proj_fwd(pj, lat, lon, N, x, y, &e), DL_OK);
+    assert_int_equal(dl_proj_inv(pj, x, y, N, la2, lo2, &e), DL_OK);
+    for (int i = 0; i < N; i++) {
+      PJ_COORD r = proj_trans(ref, PJ_FWD, proj_coord(lon[i], lat[i], 0, 0));
+      assert_true(fabs(r.xy.x - x[i]) <= 1e-9 && fabs(r.xy.y - y[i]) <= 1e-9);
+      PJ_COORD b = proj_trans(ref, PJ_INV, proj_coord(x[i], y[i], 0, 0));
+      assert_true(fabs(b.lp.lam - lo2[i]) <= 1e-12 && fabs(b.lp.phi - la2[i]) <= 1e-12);
+      compared++;
+    }
+    dl_proj_free(pj);
+    proj_destroy(ref);
+  }
+  proj_context_destroy(ctx);
+  if (!compared) skip();
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(oneway_variants_and_roundabout),
@@ -430,6 +474,7 @@ int main(void) {
       cmocka_unit_test(gcj02_round_trip_under_half_a_metre),
       cmocka_unit_test(boundary_splits_segment_at_polygon_edge),
       cmocka_unit_test(real_districts_gcj02_and_wgs84_agree),
+      cmocka_unit_test(utm_pipeline_equals_proj_epsg_operation),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
