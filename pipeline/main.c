@@ -13,6 +13,8 @@ const dl_command dl_commands[] = {
     {"calibrate", dl_cmd_calibrate, "fit the calibration (a, beta) from collocated vacuum samples"},
     {"match", dl_cmd_match, "place every GPS fix on the road segment it was driven on"},
     {"simulate", dl_cmd_simulate, "write a synthetic run (GPS, DustTraks, manifest) with known truth"},
+    {"batch", dl_cmd_batch, "many runs -> one HDF5 each; resumable journal; OpenMP, MPI or shards"},
+    {"rank", dl_cmd_rank, "pool a period's runs per segment -> district/township/road rankings"},
     {NULL, NULL, NULL},
 };
 
