@@ -139,8 +139,9 @@ int dl_calib_file_write(const char *path, const dl_calib_file *c, const char *co
 
 /* ---- run file columns -------------------------------------------------- */
 
-static int read_attr_str(hid_t file, const char *name, char *out, size_t len) {
-  out[0] = '\0';
+/* A string attribute of the root as a malloc'ed copy; *out NULL when absent. */
+static int read_attr_dup(hid_t file, const char *name, char **out) {
+  *out = NULL;
   if (H5Aexists(file, name) <= 0) return 0;
   hid_t a = H5Aopen(file, name, H5P_DEFAULT);
   if (a < 0) return -1;
@@ -153,15 +154,15 @@ static int read_attr_str(hid_t file, const char *name, char *out, size_t len) {
       H5Tset_size(mt, H5T_VARIABLE);
       H5Tset_cset(mt, H5T_CSET_UTF8);
       if (H5Aread(a, mt, &s) >= 0 && s) {
-        snprintf(out, len, "%s", s);
+        *out = strdup(s);
         H5free_memory(s);
-        rc = 0;
+        rc = *out ? 0 : -1;
       }
       H5Tclose(mt);
     } else {
       size_t sz = H5Tget_size(t);
       char *s = calloc(sz + 1, 1);
-      if (s && H5Aread(a, t, s) >= 0) snprintf(out, len, "%s", s), rc = 0;
+      if (s && H5Aread(a, t, s) >= 0) *out = s, s = NULL, rc = 0;
       free(s);
     }
   }
@@ -170,11 +171,33 @@ static int read_attr_str(hid_t file, const char *name, char *out, size_t len) {
   return rc;
 }
 
-static int read_col(hid_t file, const char *path, const char *name, hid_t mtype, size_t esz,
-                    void **out, size_t *n, dl_err *e) {
+static int read_attr_str(hid_t file, const char *name, char *out, size_t len) {
+  char *s;
+  int rc = read_attr_dup(file, name, &s);
+  snprintf(out, len, "%s", s ? s : "");
+  free(s);
+  return rc;
+}
+
+/* A scalar float64 root attribute, NAN when absent or of another shape. */
+static double read_attr_f64(hid_t file, const char *name) {
+  double v = NAN;
+  if (H5Aexists(file, name) <= 0) return v;
+  hid_t a = H5Aopen(file, name, H5P_DEFAULT);
+  if (a < 0) return v;
+  hid_t sp = H5Aget_space(a);
+  if (sp >= 0 && H5Sget_simple_extent_npoints(sp) == 1 && H5Aread(a, H5T_NATIVE_DOUBLE, &v) < 0)
+    v = NAN;
+  if (sp >= 0) H5Sclose(sp);
+  H5Aclose(a);
+  return v;
+}
+
+static int read_group_col(hid_t file, const char *path, const char *group, const char *name,
+                          hid_t mtype, size_t esz, void **out, size_t *n, dl_err *e) {
   char full[64];
-  snprintf(full, sizeof full, "/segments/%s", name);
-  if (H5Lexists(file, "/segments", H5P_DEFAULT) <= 0 || H5Lexists(file, full, H5P_DEFAULT) <= 0)
+  snprintf(full, sizeof full, "%s/%s", group, name);
+  if (H5Lexists(file, group, H5P_DEFAULT) <= 0 || H5Lexists(file, full, H5P_DEFAULT) <= 0)
     return dl_errf(e, DL_EFORMAT, "%s: no dataset %s: not a dustload run file", path, full);
   hid_t d = H5Dopen2(file, full, H5P_DEFAULT);
   hid_t sp = d >= 0 ? H5Dget_space(d) : -1;
@@ -194,6 +217,65 @@ static int read_col(hid_t file, const char *path, const char *name, hid_t mtype,
   *n = (size_t)dims[0];
   *out = buf;
   return DL_OK;
+}
+
+static int read_col(hid_t file, const char *path, const char *name, hid_t mtype, size_t esz,
+                    void **out, size_t *n, dl_err *e) {
+  return read_group_col(file, path, "/segments", name, mtype, esz, out, n, e);
+}
+
+/* Opens a run file read-only with HDF5's error printing off (restored by
+ * h5_close_quiet); a precise error when it is missing or not HDF5. */
+static int h5_open_quiet(const char *path, hid_t *f, H5E_auto2_t *fn, void **data, dl_err *e) {
+  H5Eget_auto2(H5E_DEFAULT, fn, data);
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  *f = -1;
+  FILE *probe = fopen(path, "rb");
+  if (!probe) return dl_errf(e, DL_ENOINPUT, "%s: cannot open run file: %s", path, strerror(errno));
+  fclose(probe);
+  if (H5Fis_hdf5(path) <= 0)
+    return dl_errf(e, DL_EFORMAT, "%s: not an HDF5 file (expected a run file from dustload run)", path);
+  if ((*f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0)
+    return dl_errf(e, DL_EFORMAT, "%s: cannot open as HDF5", path);
+  return DL_OK;
+}
+
+int dl_run_samples_read(const char *path, dl_run_samples *s, dl_err *e) {
+  memset(s, 0, sizeof *s);
+  H5E_auto2_t fn;
+  void *data;
+  hid_t f;
+  int rc = h5_open_quiet(path, &f, &fn, &data, e);
+  size_t n = (size_t)-1;
+  void *p;
+#define COL(name, type, size, field) \
+  if (!rc && !(rc = read_group_col(f, path, "/samples", name, type, size, &p, &n, e))) s->field = p
+  COL("time", H5T_NATIVE_DOUBLE, 8, time);
+  COL("speed", H5T_NATIVE_DOUBLE, 8, speed);
+  COL("t_ref", H5T_NATIVE_DOUBLE, 8, t_ref);
+  COL("flags", H5T_NATIVE_UINT32, 4, flags);
+  COL("segment", H5T_NATIVE_INT32, 4, segment);
+#undef COL
+  if (!rc) {
+    s->n = n;
+    read_attr_str(f, "run_id", s->run_id, sizeof s->run_id);
+    read_attr_str(f, "network", s->network, sizeof s->network);
+    s->calib_a = read_attr_f64(f, "calib_a");
+    s->calib_beta = read_attr_f64(f, "calib_beta");
+    if (read_attr_dup(f, "input_files", &s->input_files) || read_attr_dup(f, "configuration", &s->configuration))
+      rc = dl_errf(e, DL_EFORMAT, "%s: cannot read the input_files or configuration attribute", path);
+  }
+  if (f >= 0) H5Fclose(f);
+  H5Eset_auto2(H5E_DEFAULT, fn, data);
+  if (rc) dl_run_samples_free(s);
+  return rc;
+}
+
+void dl_run_samples_free(dl_run_samples *s) {
+  if (!s) return;
+  free(s->time), free(s->speed), free(s->t_ref), free(s->flags), free(s->segment);
+  free(s->input_files), free(s->configuration);
+  memset(s, 0, sizeof *s);
 }
 
 int dl_run_segments_read(const char *path, dl_run_segments *s, dl_err *e) {

@@ -47,4 +47,21 @@ typedef struct dl_run_segments {
 int dl_run_segments_read(const char *path, dl_run_segments *s, dl_err *e);
 void dl_run_segments_free(dl_run_segments *s);
 
+/* The per-sample columns of a run file that pooling over runs needs
+ * (/samples time, speed, t_ref, flags, segment) and its root attributes. */
+typedef struct dl_run_samples {
+  size_t n;
+  double *time, *speed, *t_ref;
+  uint32_t *flags;
+  int32_t *segment;
+  double calib_a, calib_beta;  /* NAN when absent */
+  char run_id[128], network[4096];
+  char *input_files;           /* "sha256  what  path" lines; NULL when absent */
+  char *configuration;         /* the effective parameters; NULL when absent */
+} dl_run_samples;
+
+/* DL_ENOINPUT / DL_EFORMAT naming the file and the missing dataset. */
+int dl_run_samples_read(const char *path, dl_run_samples *s, dl_err *e);
+void dl_run_samples_free(dl_run_samples *s);
+
 #endif

@@ -21,6 +21,8 @@ int dl_cmd_run(int argc, char **argv);
 int dl_cmd_calibrate(int argc, char **argv);
 int dl_cmd_simulate(int argc, char **argv);
 int dl_cmd_match(int argc, char **argv);
+int dl_cmd_batch(int argc, char **argv);
+int dl_cmd_rank(int argc, char **argv);
 
 /* Prints "dustload CMD: message" for e and returns its sysexits code. */
 int dl_cli_fail(const char *cmd, const dl_err *e);

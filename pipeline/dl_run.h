@@ -18,6 +18,8 @@
 #include "dl_proc.h"
 #include "manifest.h"
 
+struct dl_h5;
+
 
 typedef struct dl_run_opts {
   const char *manifest;
@@ -104,6 +106,14 @@ typedef struct dl_run {
   size_t n_valid;
   size_t flag_count[32];
   int can_load;               /* the run has tyre + background + GPS */
+
+  /* set by `dustload rank` for a period's pooled samples (NULL/0 for a run) */
+  double *dt;                 /* seconds per sample; NULL: 1/hz for all */
+  const char *title;          /* tables heading and district row, instead of "run <id>" */
+  const char *md_extra;       /* Markdown appended to ranking.md */
+  int summary_only;           /* HDF5 without /samples and /match */
+  int (*h5_extra)(struct dl_h5 *h, const void *ctx, dl_err *e); /* more HDF5 content */
+  const void *h5_extra_ctx;
 
   double stage_s[DL_RUN_STAGES];
   const char *stage_name[DL_RUN_STAGES];

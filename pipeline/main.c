@@ -14,6 +14,8 @@ const dl_command dl_commands[] = {
     {"simulate", dl_cmd_simulate, "write a synthetic run (GPS, DustTraks, manifest) with known truth"},
     {"run", dl_cmd_run, "one monitoring run (manifest) -> HDF5, ranking tables, GeoJSON"},
     {"calibrate", dl_cmd_calibrate, "fit the calibration (a, beta) from collocated vacuum samples"},
+    {"batch", dl_cmd_batch, "many runs -> one HDF5 each; resumable journal; OpenMP, MPI or shards"},
+    {"rank", dl_cmd_rank, "pool a period's runs per segment -> district/township/road rankings"},
     {NULL, NULL, NULL},
 };
 

@@ -64,7 +64,7 @@ int dl_run_aggregate(dl_run *r, dl_err *e) {
   size_t valid_but_match = 0;
   for (size_t i = 0; i < n; i++) {
     uint32_t f = r->flags[i];
-    double d = isfinite(r->speed[i]) ? r->speed[i] * dt : 0;
+    double d = isfinite(r->speed[i]) ? r->speed[i] * (r->dt ? r->dt[i] : dt) : 0;
     r->km_driven += d;
     if (!f) r->n_valid++, r->km_valid += d;
     valid_but_match += (f & ~(uint32_t)DL_FLAG_UNMATCHED) == 0;
@@ -106,7 +106,7 @@ int dl_run_aggregate(dl_run *r, dl_err *e) {
   in.flags = r->flags;
   in.t_ref = r->t_ref;
   in.speed = r->speed;
-  in.dt = NULL;
+  in.dt = r->dt;
   in.dt_const = dt;
   in.nseg = nseg;
   in.seg_length = seg_len;

@@ -255,9 +255,10 @@ int dl_run_write_h5(const dl_run *r, const char *path, int force, dl_err *e) {
   dl_h5 *h = NULL;
   int rc = dl_h5_create(path, force, &h, e);
   if (rc) return rc;
-  if ((rc = write_root(h, r, e)) || (rc = write_samples(h, r, e)) ||
+  if ((rc = write_root(h, r, e)) || (!r->summary_only && (rc = write_samples(h, r, e))) ||
       (rc = write_network_tables(h, r, e)) || (rc = write_district(h, r, e)) ||
-      (rc = write_match(h, r, e))) {
+      (!r->summary_only && (rc = write_match(h, r, e))) ||
+      (r->h5_extra && (rc = r->h5_extra(h, r->h5_extra_ctx, e)))) {
     dl_h5_abort(h);
     return rc;
   }

@@ -76,7 +76,8 @@ int dl_run_write_tables(const dl_run *r, const char *dir, int force, dl_err *e) 
   for (size_t i = 0; i < nw3; i++) w3[i] = roads[nrv - 1 - i];
   dl_grade_params gp = {r->p.grade_excellent, r->p.grade_good, r->p.grade_fair};
   char dname[160];
-  snprintf(dname, sizeof dname, "run %s", r->m.run_id);
+  if (r->title) snprintf(dname, sizeof dname, "%s", r->title);
+  else snprintf(dname, sizeof dname, "run %s", r->m.run_id);
   dl_table_row drow = {dname, NULL, r->have_net ? a->district_covered : 0,
                        r->have_net ? a->district_nseg : 0,
                        r->have_net ? a->district_load : NAN,
@@ -99,13 +100,17 @@ int dl_run_write_tables(const dl_run *r, const char *dir, int force, dl_err *e) 
     dl_outfile f;
     rc = dl_outfile_open(&f, path, force, e);
     if (!rc) {
-      fprintf(f.f, "# Road dust load, run %s%s%s\n\n", r->m.run_id, r->m.vehicle[0] ? ", vehicle " : "",
-              r->m.vehicle);
+      if (r->title)
+        fprintf(f.f, "# Road dust load, %s\n\n", r->title);
+      else
+        fprintf(f.f, "# Road dust load, run %s%s%s\n\n", r->m.run_id, r->m.vehicle[0] ? ", vehicle " : "",
+                r->m.vehicle);
       fprintf(f.f, "Loads in g/m² rounded to 2 decimals; ranks ascending (lower is cleaner), "
                    "ties share a rank. Calibration a = %g, beta = %g (%s).%s\n\n",
               r->p.calib_a, r->p.calib_beta, r->calib_source,
               r->have_net ? "" : " No road network: no segment, road or township values.");
       for (int i = 0; i < 6; i++) dl_table_md(f.f, &tabs[i]);
+      if (r->md_extra) fputs(r->md_extra, f.f);
       rc = dl_outfile_commit(&f, e);
     }
   }
