@@ -661,6 +661,11 @@ static void line_sentences(state *st, const char *p, size_t n, uint64_t line) {
 #include <emmintrin.h>
 #define HAVE_SSE2 1
 #endif
+#if defined(__x86_64__) && (defined(__clang__) || __GNUC__ >= 6)
+#include <immintrin.h>
+#define HAVE_AVX2 1 /* compiled for it here, used when the CPU has it */
+#define AVX2_FN __attribute__((target("avx2")))
+#endif
 
 static inline uint64_t load8(const char *p) {
   uint64_t w;
@@ -721,7 +726,7 @@ static inline const char *fast_coord(const char *p, double *deg, char pos, char 
   uint64_t w = load8(p);
   int a = lead_digits(w);
   if (a == 0 || a == 8 || p[a] != '.') return NULL;
-  uint64_t i = digits_value(w, a);
+  uint32_t i = digits_value(w, a); /* 32 bits: cheaper / and % below */
   const char *q = p + a + 1;
   uint64_t fw = load8(q);
   int k = lead_digits(fw);
@@ -729,7 +734,7 @@ static inline const char *fast_coord(const char *p, double *deg, char pos, char 
   uint64_t f = k ? digits_value(fw, k) : 0;
   q += k;
   if (q[0] != ',' || (q[1] != pos && q[1] != neg) || q[2] != ',') return NULL;
-  uint64_t d = i / 100, m = i % 100;
+  uint32_t d = i / 100, m = i % 100;
   double x = (double)d + ((double)m * pow10_tab[k] + (double)f) / (60.0 * pow10_tab[k]);
   *deg = q[1] == neg ? -x : x;
   return q + 3;
@@ -794,11 +799,15 @@ static int fast_rmc(state *st, const char *p, const char *end, uint64_t line) {
     }
   }
   /* magnetic variation, E/W, then the mode letter, as do_rmc reads them */
-  cur c = {p + 7, end, 0};
-  const char *s, *e;
-  skip(&c, 2);
   char mode = 0;
-  if (field(&c, &s, &e) && e > s) mode = *s;
+  if (p[7] == ',' && p[8] == ',') { /* both empty, the usual case */
+    if (p + 9 < end && p[9] != ',') mode = p[9];
+  } else {
+    cur c = {p + 7, end, 0};
+    const char *s, *e;
+    skip(&c, 2);
+    if (field(&c, &s, &e) && e > s) mode = *s;
+  }
   rmc_apply(st, line, tod, day, status, mode, 1, lat, lon, spd, crs);
   return 0;
 }
@@ -889,6 +898,41 @@ static inline const char *scan_sse2(const char *q, const char *lim, unsigned *x)
 }
 #endif
 
+#ifdef HAVE_AVX2
+static const unsigned char keep_tab32[64] = {
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+/* scan_swar thirty-two bytes at a time. */
+AVX2_FN static inline const char *scan_avx2(const char *q, const char *lim, unsigned *x) {
+  const __m256i cs = _mm256_set1_epi8('*'), cd = _mm256_set1_epi8('$'), cn = _mm256_set1_epi8('\n');
+  __m256i acc = _mm256_setzero_si256();
+  for (; q < lim; q += 32) {
+    __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)q);
+    __m256i h = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v, cs), _mm256_cmpeq_epi8(v, cd)),
+                                _mm256_cmpeq_epi8(v, cn));
+    unsigned m = (unsigned)_mm256_movemask_epi8(h);
+    if (m) {
+      int j = __builtin_ctz(m);
+      __m256i keep = _mm256_loadu_si256((const __m256i *)(const void *)(keep_tab32 + 32 - j));
+      acc = _mm256_xor_si256(acc, _mm256_and_si256(v, keep));
+      __m128i a2 = _mm_xor_si128(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+      a2 = _mm_xor_si128(a2, _mm_srli_si128(a2, 8));
+      uint64_t a = (uint64_t)_mm_cvtsi128_si64(a2);
+      a ^= a >> 32;
+      a ^= a >> 16;
+      a ^= a >> 8;
+      *x = (unsigned)a & 0xff;
+      return q + j;
+    }
+    acc = _mm256_xor_si256(acc, v);
+  }
+  return NULL;
+}
+#endif
+
+enum { SCAN_SWAR, SCAN_SSE2, SCAN_AVX2 };
+
 /* Splits the run of lines [p, end) and reads each: the common shape
  * "$...*hh[\r]\n" inline, any other line through line_sentences. */
 static inline void lines_fast(state *st, const char *p, const char *end, uint64_t *lineno,
@@ -897,13 +941,17 @@ static inline void lines_fast(state *st, const char *p, const char *end, uint64_
     if (p[0] == '$' && p[1] != '$') {
       unsigned sum = 0;
       const char *star;
+#ifdef HAVE_AVX2
+      if (simd == SCAN_AVX2)
+        star = scan_avx2(p + 1, end, &sum);
+      else
+#endif
 #ifdef HAVE_SSE2
-      if (simd)
+      if (simd == SCAN_SSE2)
         star = scan_sse2(p + 1, end, &sum);
       else
 #endif
         star = scan_swar(p + 1, end, &sum);
-      (void)simd;
       if (star && *star == '*') {
         const char *nl = star[3] == '\n' ? star + 3 : star[3] == '\r' && star[4] == '\n' ? star + 4 : NULL;
         if (nl && nl < end) {
@@ -929,13 +977,21 @@ static inline void lines_fast(state *st, const char *p, const char *end, uint64_
   }
 }
 
-static void lines_simd(state *st, const char *p, const char *end, uint64_t *lineno) {
-  lines_fast(st, p, end, lineno, 1);
+static void lines_swar(state *st, const char *p, const char *end, uint64_t *lineno) {
+  lines_fast(st, p, end, lineno, SCAN_SWAR);
 }
 
-static void lines_swar(state *st, const char *p, const char *end, uint64_t *lineno) {
-  lines_fast(st, p, end, lineno, 0);
+#ifdef HAVE_SSE2
+static void lines_sse2(state *st, const char *p, const char *end, uint64_t *lineno) {
+  lines_fast(st, p, end, lineno, SCAN_SSE2);
 }
+#endif
+
+#ifdef HAVE_AVX2
+AVX2_FN static void lines_avx2(state *st, const char *p, const char *end, uint64_t *lineno) {
+  lines_fast(st, p, end, lineno, SCAN_AVX2);
+}
+#endif
 #endif /* HAVE_FAST */
 
 /* Appends one fix per epoch with a valid position and a known date, in file
@@ -995,9 +1051,10 @@ int dl_read_nmea_impl(const char *path, const dl_gps_opts *o, dl_fixes *out,
   else {
     void (*run)(state *, const char *, const char *, uint64_t *) = lines_swar;
 #ifdef HAVE_SSE2
-    if (impl == DL_NMEA_BEST) run = lines_simd;
-#else
-    (void)lines_simd;
+    if (impl == DL_NMEA_BEST || impl == DL_NMEA_SSE2) run = lines_sse2;
+#endif
+#ifdef HAVE_AVX2
+    if (impl == DL_NMEA_BEST && __builtin_cpu_supports("avx2")) run = lines_avx2;
 #endif
     const char *b;
     size_t n;

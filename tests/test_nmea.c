@@ -506,7 +506,7 @@ static size_t impls_agree(const char *path) {
     dl_err e;
     dl_fixes_init(&ref);
     int rc_ref = dl_read_nmea_impl(path, &o, &ref, &rref, &e, DL_NMEA_REFERENCE);
-    for (int impl = DL_NMEA_BEST; impl <= DL_NMEA_SCALAR; impl++) {
+    for (int impl = DL_NMEA_BEST; impl < DL_NMEA_REFERENCE; impl++) {
       dl_fixes fx;
       dl_rejects rj;
       dl_fixes_init(&fx);
