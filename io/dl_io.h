@@ -48,6 +48,15 @@ void dl_gps_opts_default(dl_gps_opts *o);
 
 int dl_read_nmea(const char *path, const dl_gps_opts *o, dl_fixes *out,
                  dl_rejects *rej, dl_err *e);
+/* dl_read_nmea through a chosen implementation, for tests and benchmarks;
+ * all give identical results. DL_NMEA_BEST is what dl_read_nmea uses (AVX2
+ * when the CPU has it, else SSE2 where the build has it), DL_NMEA_SCALAR the
+ * same fast path with portable 8-byte word scans, DL_NMEA_SSE2 with 16-byte
+ * scans, DL_NMEA_REFERENCE the general parser one line at a time (the fast
+ * paths fall back to it for any unusual sentence). */
+enum { DL_NMEA_BEST, DL_NMEA_SCALAR, DL_NMEA_SSE2, DL_NMEA_REFERENCE };
+int dl_read_nmea_impl(const char *path, const dl_gps_opts *o, dl_fixes *out,
+                      dl_rejects *rej, dl_err *e, int impl);
 int dl_read_gpsd_json(const char *path, const dl_gps_opts *o, dl_fixes *out,
                       dl_rejects *rej, dl_err *e);
 int dl_read_gpsd_live(const char *url, const dl_gps_opts *o, dl_fixes *out,

@@ -21,7 +21,7 @@ int dl_lines_open(dl_lines *r, const char *path, dl_err *e) {
                      strerror(errno));
   }
   r->cap = DL_LINES_CHUNK + DL_LINES_MAXLINE;
-  r->buf = malloc(r->cap);
+  r->buf = calloc(1, r->cap + DL_LINES_PAD);
   if (!r->buf) {
     if (r->fd > 0) close(r->fd);
     r->fd = -1;
@@ -53,6 +53,7 @@ static int refill(dl_lines *r, dl_err *e) {
     return 0;
   }
   r->end += (size_t)k;
+  memset(r->buf + r->end, 0, DL_LINES_PAD); /* defined bytes for wide loads */
   if (r->first && r->end >= 3) {
     r->first = 0;
     if (memcmp(r->buf, "\xEF\xBB\xBF", 3) == 0) r->pos = 3, r->bytes += 3;
@@ -118,6 +119,63 @@ int dl_lines_next(dl_lines *r, const char **line, size_t *len, int *too_long,
         return 1;
       }
       return 0;
+    }
+  }
+}
+
+/* Skips the rest of an over-long line whose first part is [pos, end). */
+static int skip_long(dl_lines *r, dl_err *e) {
+  size_t avail = r->end - r->pos;
+  r->pos = r->end;
+  r->bytes += avail;
+  for (;;) {
+    int k = refill(r, e);
+    if (k < 0) return k;
+    if (k == 0) return 0;
+    char *p = memchr(r->buf, '\n', r->end);
+    if (p) {
+      r->bytes += (size_t)(p - r->buf) + 1;
+      r->pos = (size_t)(p - r->buf) + 1;
+      return 0;
+    }
+    r->bytes += r->end;
+    r->pos = r->end;
+  }
+}
+
+int dl_lines_block(dl_lines *r, const char **p, size_t *n, int *too_long,
+                   dl_err *e) {
+  *too_long = 0;
+  for (;;) {
+    char *s = r->buf + r->pos;
+    size_t avail = r->end - r->pos;
+    char *nl = s + avail; /* last '\n': usually within a line of the end */
+    while (nl > s && nl[-1] != '\n') nl--;
+    if (nl > s) {
+      nl--;
+      size_t m = (size_t)(nl - s) + 1;
+      r->pos += m;
+      r->bytes += m;
+      *p = s;
+      *n = m;
+      return 1;
+    }
+    if (avail >= DL_LINES_MAXLINE) { /* as in dl_lines_next */
+      *too_long = 1;
+      *p = "";
+      *n = 0;
+      int k = skip_long(r, e);
+      return k < 0 ? k : 1;
+    }
+    int k = refill(r, e);
+    if (k < 0) return k;
+    if (k == 0) {
+      if (r->pos == r->end) return 0;
+      *p = r->buf + r->pos; /* last line without a newline */
+      *n = r->end - r->pos;
+      r->bytes += *n;
+      r->pos = r->end;
+      return 1;
     }
   }
 }

@@ -12,6 +12,7 @@
 
 #define DL_LINES_CHUNK (1u << 20) /* bytes read per call */
 #define DL_LINES_MAXLINE (1u << 16) /* longer lines are cut and flagged */
+#define DL_LINES_PAD 64u /* readable zero bytes after the data (wide loads) */
 
 typedef struct dl_lines {
   int fd;
@@ -31,6 +32,17 @@ int dl_lines_open(dl_lines *r, const char *path, dl_err *e);
  * until the next call. The line is not NUL-terminated. */
 int dl_lines_next(dl_lines *r, const char **line, size_t *len, int *too_long,
                   dl_err *e);
+/* Next run of whole lines, for callers that split lines themselves (one
+ * call per chunk instead of one per line): 1 and [*p, *p + *n) ending just
+ * after a '\n' (or the file's last line, without one); 0 at end of file;
+ * negative status on a read error. Lines come out exactly as
+ * dl_lines_next would cut them; when *too_long is set, *n is 0 and the call
+ * stands for one over-long line, already skipped. The run is followed by at
+ * least DL_LINES_PAD readable bytes, so loads up to that far past any byte
+ * of the run stay in bounds. r->lineno is left to the caller; the pointer
+ * stays valid until the next call. */
+int dl_lines_block(dl_lines *r, const char **p, size_t *n, int *too_long,
+                   dl_err *e);
 void dl_lines_close(dl_lines *r);
 
 #endif

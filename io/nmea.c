@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "dl_io.h"
 #include "dl_lines.h"
@@ -188,6 +189,8 @@ typedef struct state {
   int64_t last_tod; /* ns of the day of the last timed sentence, -1 none */
   epoch ep;
   int oom;
+  uint32_t date_v;  /* ddmmyy of the last RMC date converted, or UINT32_MAX */
+  int64_t date_day; /* its day number */
 } state;
 
 static void epoch_start(state *st, int64_t tod, uint64_t line) {
@@ -234,7 +237,7 @@ static void epoch_flush(state *st) {
   f->lon[i] = ep->lon;
   f->speed[i] = isfinite(ep->speed) ? ep->speed : ep->vtg_speed;
   double crs = isfinite(ep->course) ? ep->course : ep->vtg_course;
-  if (isfinite(crs)) {
+  if (isfinite(crs) && !(crs >= 0.0 && crs < 360.0)) { /* fmod is exact: skip it in range */
     crs = fmod(crs, 360.0);
     if (crs < 0) crs += 360.0;
   }
@@ -270,6 +273,27 @@ static int set_pos(epoch *ep, double lat, double lon) {
 /* ---- sentences ---------------------------------------------------------
  * Each returns 0 or a DL_REJ_* reason + 1 (so 0 stays "fine"). */
 #define REJ(r) ((r) + 1)
+
+/* Applies a validated RMC to the epoch (shared by the general and fast
+ * parsers so that both change the state the same way). */
+static inline void rmc_apply(state *st, uint64_t line, int64_t tod, int64_t day, char status,
+                             char mode, int have_pos, double lat, double lon, double spd,
+                             double crs) {
+  timed(st, tod, line);
+  if (day != INT64_MIN) st->day = day;
+  epoch *ep = &st->ep;
+  ep->src |= SRC_RMC;
+  if (status == 'A' && mode != 'N') {
+    if (have_pos) {
+      set_pos(ep, lat, lon);
+      ep->valid = 1;
+    }
+    if (isfinite(spd)) ep->speed = spd * KNOT_MPS;
+    if (isfinite(crs)) ep->course = crs;
+  } else {
+    ep->invalid = 1;
+  }
+}
 
 static int do_rmc(state *st, cur *c, uint64_t line) {
   int64_t tod;
@@ -308,23 +332,25 @@ static int do_rmc(state *st, cur *c, uint64_t line) {
   skip(&c2, 2); /* magnetic variation, E/W */
   char mode = 0;
   if (field(&c2, &s, &e) && e > s) mode = *s;
-
-  timed(st, tod, line);
-  if (day != INT64_MIN) st->day = day;
-  epoch *ep = &st->ep;
-  ep->src |= SRC_RMC;
   char status = st_e - st_s == 1 ? *st_s : 0;
-  if (status == 'A' && mode != 'N') {
-    if (rl > 0 && ro > 0) {
-      set_pos(ep, lat, lon);
-      ep->valid = 1;
-    }
-    if (isfinite(spd)) ep->speed = spd * KNOT_MPS;
-    if (isfinite(crs)) ep->course = crs;
-  } else {
+  rmc_apply(st, line, tod, day, status, mode, rl > 0 && ro > 0, lat, lon, spd, crs);
+  return 0;
+}
+
+static inline void gga_apply(state *st, uint64_t line, int64_t tod, int rl, int ro, double lat,
+                             double lon, int q, int ns, double hdop) {
+  timed(st, tod, line);
+  epoch *ep = &st->ep;
+  ep->src |= SRC_GGA;
+  if (q > 0 && rl > 0 && ro > 0) {
+    set_pos(ep, lat, lon);
+    ep->valid = 1;
+  } else if (q == 0 || rl == 0) {
     ep->invalid = 1;
   }
-  return 0;
+  if (q >= 0) ep->quality = q > 127 ? 127 : q;
+  if (ns >= 0) ep->nsat = ns;
+  if (isfinite(hdop)) ep->hdop = hdop;
 }
 
 static int do_gga(state *st, cur *c, uint64_t line) {
@@ -347,19 +373,7 @@ static int do_gga(state *st, cur *c, uint64_t line) {
   field(&c2, &s, &e);
   if (parse_num(s, e, &hdop) < 0) return REJ(DL_REJ_SYNTAX);
   if (c2.missing) return REJ(DL_REJ_SYNTAX);
-
-  timed(st, tod, line);
-  epoch *ep = &st->ep;
-  ep->src |= SRC_GGA;
-  if (q > 0 && rl > 0 && ro > 0) {
-    set_pos(ep, lat, lon);
-    ep->valid = 1;
-  } else if (q == 0 || rl == 0) {
-    ep->invalid = 1;
-  }
-  if (q >= 0) ep->quality = q > 127 ? 127 : q;
-  if (ns >= 0) ep->nsat = ns;
-  if (isfinite(hdop)) ep->hdop = hdop;
+  gga_apply(st, line, tod, rl, ro, lat, lon, q, ns, hdop);
   return 0;
 }
 
@@ -632,14 +646,362 @@ static void line_sentences(state *st, const char *p, size_t n, uint64_t line) {
   }
 }
 
+/* ---- fast path ---------------------------------------------------------
+ * Most lines of a log are "$ttRMC,...*hh\r\n" in the common field shapes.
+ * Those are read with word-at-a-time scans: one pass finds the '*' (and any
+ * '$' or '\n' that would make the line unusual) while XOR-ing the checksum,
+ * and each field is read with one 8-byte load (digit count from a bit trick,
+ * value from a multiply). Anything else (other shapes, other sentences,
+ * junk) goes to the general parser above, so results do not depend on the
+ * path taken. Loads may reach past the line: dl_lines_block guarantees
+ * DL_LINES_PAD readable bytes after each run of lines. */
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define HAVE_FAST 1
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define HAVE_SSE2 1
+#endif
+#if defined(__x86_64__) && (defined(__clang__) || __GNUC__ >= 6)
+#include <immintrin.h>
+#define HAVE_AVX2 1 /* compiled for it here, used when the CPU has it */
+#define AVX2_FN __attribute__((target("avx2")))
+#endif
+
+static inline uint64_t load8(const char *p) {
+  uint64_t w;
+  memcpy(&w, p, 8); /* unaligned-safe */
+  return w;
+}
+
+/* Leading decimal digits among the bytes of w (first byte lowest), 0..8.
+ * A byte is a digit when its high nibble is 3 both before and after adding
+ * 6; carries only run upwards from a non-digit, past the first one. */
+static inline int lead_digits(uint64_t w) {
+  const uint64_t hi = 0xF0F0F0F0F0F0F0F0ULL, d0 = 0x3030303030303030ULL;
+  uint64_t x = ((w & hi) ^ d0) | (((w + 0x0606060606060606ULL) & hi) ^ d0);
+  return x ? __builtin_ctzll(x) >> 3 : 8;
+}
+
+/* Value of the first n (1..8) bytes of w, all digits: shifted up so the
+ * missing digits read as leading zeros, then digits paired, pairs combined. */
+static inline uint32_t digits_value(uint64_t w, int n) {
+  if (n <= 4) { /* the same on 32 bits: most fields are short */
+    uint32_t v = ((uint32_t)w - 0x30303030u) << (32 - 8 * n);
+    v = v * 10 + (v >> 8);
+    return (v & 0xFF) * 100 + ((v >> 16) & 0xFF);
+  }
+  w = (w - 0x3030303030303030ULL) << (64 - 8 * n);
+  w = w * 10 + (w >> 8); /* byte 2j: 10 * d[2j] + d[2j+1] */
+  uint64_t a = w & 0x000000FF000000FFULL, b = (w >> 16) & 0x000000FF000000FFULL;
+  return (uint32_t)((a * (100 + (1000000ULL << 32)) + b * (1 + (10000ULL << 32))) >> 32);
+}
+
+static const int64_t ns_scale[9] = {1000000000, 100000000, 10000000, 1000000, 100000,
+                                    10000,      1000,      100,      10};
+
+/* "hhmmss[.f]," : ns of the day; the byte after the ',' or NULL. */
+static inline const char *fast_tod(const char *p, int64_t *ns) {
+  uint64_t w = load8(p);
+  if (lead_digits(w) < 6) return NULL;
+  uint32_t v = digits_value(w, 6);
+  uint32_t hh = v / 10000, mm = v / 100 % 100, ss = v % 100;
+  if (hh > 23 || mm > 59 || ss > 60) return NULL;
+  int64_t frac = 0;
+  p += 6;
+  if (*p == '.') {
+    uint64_t f = load8(p + 1);
+    int k = lead_digits(f);
+    if (k == 8) return NULL;
+    if (k) frac = (int64_t)digits_value(f, k) * ns_scale[k];
+    p += 1 + k;
+  }
+  if (*p != ',') return NULL;
+  *ns = (hh * 3600LL + mm * 60LL + ss) * NS_PER_S + frac;
+  return p + 1;
+}
+
+/* "ddmm.mmmm,H," with pos/neg the hemisphere letters; same arithmetic as
+ * parse_coord. The byte after the second ',' or NULL. */
+static inline const char *fast_coord(const char *p, double *deg, char pos, char neg) {
+  uint64_t w = load8(p);
+  int a = lead_digits(w);
+  if (a == 0 || a == 8 || p[a] != '.') return NULL;
+  uint32_t i = digits_value(w, a); /* 32 bits: cheaper / and % below */
+  const char *q = p + a + 1;
+  uint64_t fw = load8(q);
+  int k = lead_digits(fw);
+  if (k == 8) return NULL;
+  uint64_t f = k ? digits_value(fw, k) : 0;
+  q += k;
+  if (q[0] != ',' || (q[1] != pos && q[1] != neg) || q[2] != ',') return NULL;
+  uint32_t d = i / 100, m = i % 100;
+  double x = (double)d + ((double)m * pow10_tab[k] + (double)f) / (60.0 * pow10_tab[k]);
+  *deg = q[1] == neg ? -x : x;
+  return q + 3;
+}
+
+/* Unsigned decimal or empty field, ended by ',' or by end: value (NAN when
+ * empty) as parse_num computes it; the byte after the field + 1 or NULL. */
+static inline const char *fast_num(const char *p, const char *end, double *v) {
+  if (p == end || *p == ',') {
+    *v = NAN;
+    return p + 1;
+  }
+  uint64_t w = load8(p);
+  int a = lead_digits(w), k = 0;
+  if (a == 8) return NULL;
+  uint64_t i = a ? digits_value(w, a) : 0, f = 0;
+  p += a;
+  if (*p == '.') {
+    w = load8(p + 1);
+    k = lead_digits(w);
+    if (k == 8) return NULL;
+    f = k ? digits_value(w, k) : 0;
+    p += 1 + k;
+  }
+  if (a + k == 0 || (p != end && *p != ',')) return NULL;
+  *v = (double)i + (k ? (double)f / pow10_tab[k] : 0.0);
+  return p + 1;
+}
+
+/* Unsigned integer or empty field, ended by ','; *v untouched when empty. */
+static inline const char *fast_int(const char *p, int *v) {
+  uint64_t w = load8(p);
+  int a = lead_digits(w);
+  if (a == 8 || p[a] != ',') return NULL;
+  if (a) *v = (int)digits_value(w, a);
+  return p + a + 1;
+}
+
+/* RMC body after "ttRMC,", ending at end ('*'). -1: unusual, use do_rmc. */
+static int fast_rmc(state *st, const char *p, const char *end, uint64_t line) {
+  int64_t tod;
+  double lat, lon, spd, crs;
+  p = fast_tod(p, &tod);
+  if (!p || p[1] != ',') return -1;
+  char status = p[0];
+  if (status == ',' || !(p = fast_coord(p + 2, &lat, 'N', 'S')) ||
+      !(p = fast_coord(p, &lon, 'E', 'W')) || !(p = fast_num(p, end, &spd)) || p > end ||
+      !(p = fast_num(p, end, &crs)) || p > end)
+    return -1;
+  uint64_t w = load8(p);
+  if (lead_digits(w) < 6 || p[6] != ',') return -1;
+  uint32_t v = digits_value(w, 6);
+  int64_t day = INT64_MIN;
+  if (v == st->date_v) {
+    day = st->date_day; /* same date as the last RMC: skip the calendar */
+  } else {
+    unsigned dd = v / 10000, mo = v / 100 % 100, yy = v % 100;
+    if (dd >= 1 && dd <= 31 && mo >= 1 && mo <= 12) {
+      day = dl_days_from_civil(yy < 80 ? 2000 + yy : 1900 + yy, mo, dd);
+      st->date_v = v;
+      st->date_day = day;
+    }
+  }
+  /* magnetic variation, E/W, then the mode letter, as do_rmc reads them */
+  char mode = 0;
+  if (p[7] == ',' && p[8] == ',') { /* both empty, the usual case */
+    if (p + 9 < end && p[9] != ',') mode = p[9];
+  } else {
+    cur c = {p + 7, end, 0};
+    const char *s, *e;
+    skip(&c, 2);
+    if (field(&c, &s, &e) && e > s) mode = *s;
+  }
+  rmc_apply(st, line, tod, day, status, mode, 1, lat, lon, spd, crs);
+  return 0;
+}
+
+/* GGA body after "ttGGA,". -1: unusual, use do_gga. */
+static int fast_gga(state *st, const char *p, const char *end, uint64_t line) {
+  int64_t tod;
+  double lat, lon, hdop;
+  int q = -1, ns = -1;
+  if (!(p = fast_tod(p, &tod)) || !(p = fast_coord(p, &lat, 'N', 'S')) ||
+      !(p = fast_coord(p, &lon, 'E', 'W')) || !(p = fast_int(p, &q)) || !(p = fast_int(p, &ns)) ||
+      !fast_num(p, end, &hdop))
+    return -1;
+  gga_apply(st, line, tod, 1, 1, lat, lon, q, ns, hdop);
+  return 0;
+}
+
+static inline int alnum_up(char ch) {
+  return (unsigned)(ch - 'A') < 26u || (unsigned)(ch - '0') < 10u;
+}
+
+/* As sentence(), for a body [s, end) with *end == '*'. */
+static int sentence_fast(state *st, const char *s, const char *end, uint64_t line) {
+  if (s[5] == ',' && s[0] != 'P' && alnum_up(s[0]) && alnum_up(s[1])) {
+    uint32_t t = (uint32_t)(load8(s) >> 16) & 0xFFFFFFu; /* bytes 2..4 */
+    int r = -1;
+    if (t == ('R' | 'M' << 8 | 'C' << 16))
+      r = fast_rmc(st, s + 6, end, line);
+    else if (t == ('G' | 'G' << 8 | 'A' << 16))
+      r = fast_gga(st, s + 6, end, line);
+    if (r >= 0) return r;
+  }
+  return sentence(st, s, end, line);
+}
+
+/* First '*', '$' or '\n' in [q, lim + 7], XOR of the bytes before it in *x;
+ * NULL when none. Eight bytes a word; a zero byte test per character. */
+static inline const char *scan_swar(const char *q, const char *lim, unsigned *x) {
+  const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+  uint64_t acc = 0;
+  for (; q < lim; q += 8) {
+    uint64_t w = load8(q);
+    uint64_t a = w ^ (ones * '*'), b = w ^ (ones * '$'), c = w ^ (ones * '\n');
+    uint64_t hit = ((a - ones) & ~a) | ((b - ones) & ~b) | ((c - ones) & ~c);
+    hit &= highs; /* exact up to the first hit, which is all we use */
+    if (hit) {
+      int j = __builtin_ctzll(hit) >> 3;
+      if (j) acc ^= w & (~0ULL >> (64 - 8 * j));
+      acc ^= acc >> 32;
+      acc ^= acc >> 16;
+      acc ^= acc >> 8;
+      *x = (unsigned)acc & 0xff;
+      return q + j;
+    }
+    acc ^= w;
+  }
+  return NULL;
+}
+
+#ifdef HAVE_SSE2
+static const unsigned char keep_tab[32] = {
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+/* scan_swar sixteen bytes at a time. */
+static inline const char *scan_sse2(const char *q, const char *lim, unsigned *x) {
+  const __m128i cs = _mm_set1_epi8('*'), cd = _mm_set1_epi8('$'), cn = _mm_set1_epi8('\n');
+  __m128i acc = _mm_setzero_si128();
+  for (; q < lim; q += 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)q);
+    __m128i h = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, cs), _mm_cmpeq_epi8(v, cd)),
+                             _mm_cmpeq_epi8(v, cn));
+    unsigned m = (unsigned)_mm_movemask_epi8(h);
+    if (m) {
+      int j = __builtin_ctz(m);
+      __m128i keep = _mm_loadu_si128((const __m128i *)(const void *)(keep_tab + 16 - j));
+      acc = _mm_xor_si128(acc, _mm_and_si128(v, keep));
+      acc = _mm_xor_si128(acc, _mm_srli_si128(acc, 8));
+      uint64_t a = (uint64_t)_mm_cvtsi128_si64(acc);
+      a ^= a >> 32;
+      a ^= a >> 16;
+      a ^= a >> 8;
+      *x = (unsigned)a & 0xff;
+      return q + j;
+    }
+    acc = _mm_xor_si128(acc, v);
+  }
+  return NULL;
+}
+#endif
+
+#ifdef HAVE_AVX2
+static const unsigned char keep_tab32[64] = {
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+/* scan_swar thirty-two bytes at a time. */
+AVX2_FN static inline const char *scan_avx2(const char *q, const char *lim, unsigned *x) {
+  const __m256i cs = _mm256_set1_epi8('*'), cd = _mm256_set1_epi8('$'), cn = _mm256_set1_epi8('\n');
+  __m256i acc = _mm256_setzero_si256();
+  for (; q < lim; q += 32) {
+    __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)q);
+    __m256i h = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v, cs), _mm256_cmpeq_epi8(v, cd)),
+                                _mm256_cmpeq_epi8(v, cn));
+    unsigned m = (unsigned)_mm256_movemask_epi8(h);
+    if (m) {
+      int j = __builtin_ctz(m);
+      __m256i keep = _mm256_loadu_si256((const __m256i *)(const void *)(keep_tab32 + 32 - j));
+      acc = _mm256_xor_si256(acc, _mm256_and_si256(v, keep));
+      __m128i a2 = _mm_xor_si128(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+      a2 = _mm_xor_si128(a2, _mm_srli_si128(a2, 8));
+      uint64_t a = (uint64_t)_mm_cvtsi128_si64(a2);
+      a ^= a >> 32;
+      a ^= a >> 16;
+      a ^= a >> 8;
+      *x = (unsigned)a & 0xff;
+      return q + j;
+    }
+    acc = _mm256_xor_si256(acc, v);
+  }
+  return NULL;
+}
+#endif
+
+enum { SCAN_SWAR, SCAN_SSE2, SCAN_AVX2 };
+
+/* Splits the run of lines [p, end) and reads each: the common shape
+ * "$...*hh[\r]\n" inline, any other line through line_sentences. */
+static inline void lines_fast(state *st, const char *p, const char *end, uint64_t *lineno,
+                              int simd) {
+  while (p < end) {
+    if (p[0] == '$' && p[1] != '$') {
+      unsigned sum = 0;
+      const char *star;
+#ifdef HAVE_AVX2
+      if (simd == SCAN_AVX2)
+        star = scan_avx2(p + 1, end, &sum);
+      else
+#endif
+#ifdef HAVE_SSE2
+      if (simd == SCAN_SSE2)
+        star = scan_sse2(p + 1, end, &sum);
+      else
+#endif
+        star = scan_swar(p + 1, end, &sum);
+      if (star && *star == '*') {
+        const char *nl = star[3] == '\n' ? star + 3 : star[3] == '\r' && star[4] == '\n' ? star + 4 : NULL;
+        if (nl && nl < end) {
+          uint64_t line = ++*lineno;
+          int h1 = hexval((unsigned char)star[1]), h2 = hexval((unsigned char)star[2]);
+          int r = h1 < 0 || h2 < 0 || (unsigned)(h1 << 4 | h2) != sum
+                      ? REJ(DL_REJ_CHECKSUM)
+                      : sentence_fast(st, p + 1, star, line);
+          if (r) dl_reject(st->rej, r - 1, line);
+          p = nl + 1;
+          if (st->oom) return;
+          continue;
+        }
+      }
+    }
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    const char *e = nl ? nl : end;
+    size_t n = (size_t)(e - p);
+    if (n && p[n - 1] == '\r') n--;
+    line_sentences(st, p, n, ++*lineno);
+    p = nl ? nl + 1 : end;
+    if (st->oom) return;
+  }
+}
+
+static void lines_swar(state *st, const char *p, const char *end, uint64_t *lineno) {
+  lines_fast(st, p, end, lineno, SCAN_SWAR);
+}
+
+#ifdef HAVE_SSE2
+static void lines_sse2(state *st, const char *p, const char *end, uint64_t *lineno) {
+  lines_fast(st, p, end, lineno, SCAN_SSE2);
+}
+#endif
+
+#ifdef HAVE_AVX2
+AVX2_FN static void lines_avx2(state *st, const char *p, const char *end, uint64_t *lineno) {
+  lines_fast(st, p, end, lineno, SCAN_AVX2);
+}
+#endif
+#endif /* HAVE_FAST */
+
 /* Appends one fix per epoch with a valid position and a known date, in file
  * order (times may repeat or step back when the receiver does; nothing is
  * sorted or dropped for that). Each fix's line is the line of the first
  * sentence of its epoch. Sentences: RMC GGA GNS GLL VTG GSA ZDA from any
  * talker; others count as unsupported. rej->lines is physical lines,
  * rej->accepted the fixes appended. */
-int dl_read_nmea(const char *path, const dl_gps_opts *o, dl_fixes *out,
-                 dl_rejects *rej, dl_err *e) {
+int dl_read_nmea_impl(const char *path, const dl_gps_opts *o, dl_fixes *out,
+                      dl_rejects *rej, dl_err *e, int impl) {
   dl_gps_opts defo;
   dl_rejects local;
   if (!o) {
@@ -658,21 +1020,64 @@ int dl_read_nmea(const char *path, const dl_gps_opts *o, dl_fixes *out,
   st.rej = rej;
   st.day = INT64_MIN;
   st.last_tod = -1;
-  const char *ln;
-  size_t len;
-  int too_long;
-  while ((rc = dl_lines_next(&lr, &ln, &len, &too_long, e)) == 1) {
-    if (too_long) {
-      dl_reject(rej, DL_REJ_TOO_LONG, lr.lineno);
-      continue;
-    }
-    line_sentences(&st, ln, len, lr.lineno);
-    if (st.oom) break;
+  st.date_v = UINT32_MAX;
+  /* room for the fixes up front (a fix takes 140 bytes or more of a
+   * typical log), so the columns are not copied while growing */
+  struct stat sb;
+  if (lr.fd > 0 && fstat(lr.fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0) {
+    uint64_t want = (uint64_t)sb.st_size / 140 + 16;
+    if (want > (1u << 26)) want = 1u << 26;
+    (void)dl_fixes_reserve(out, out->n + (size_t)want); /* a guess: may grow later */
   }
+#ifndef HAVE_FAST
+  impl = DL_NMEA_REFERENCE;
+#endif
+  uint64_t lineno = 0;
+  if (impl == DL_NMEA_REFERENCE) {
+    const char *ln;
+    size_t len;
+    int too_long;
+    while ((rc = dl_lines_next(&lr, &ln, &len, &too_long, e)) == 1) {
+      if (too_long) {
+        dl_reject(rej, DL_REJ_TOO_LONG, lr.lineno);
+        continue;
+      }
+      line_sentences(&st, ln, len, lr.lineno);
+      if (st.oom) break;
+    }
+    lineno = lr.lineno;
+  }
+#ifdef HAVE_FAST
+  else {
+    void (*run)(state *, const char *, const char *, uint64_t *) = lines_swar;
+#ifdef HAVE_SSE2
+    if (impl == DL_NMEA_BEST || impl == DL_NMEA_SSE2) run = lines_sse2;
+#endif
+#ifdef HAVE_AVX2
+    if (impl == DL_NMEA_BEST && __builtin_cpu_supports("avx2")) run = lines_avx2;
+#endif
+    const char *b;
+    size_t n;
+    int too_long;
+    while ((rc = dl_lines_block(&lr, &b, &n, &too_long, e)) == 1) {
+      if (too_long) {
+        dl_reject(rej, DL_REJ_TOO_LONG, ++lineno);
+        continue;
+      }
+      run(&st, b, b + n, &lineno);
+      if (st.oom) break;
+    }
+  }
+#endif
   if (rc >= 0 && !st.oom) epoch_flush(&st);
-  rej->lines = lr.lineno;
+  rej->lines = lineno;
   dl_lines_close(&lr);
   if (rc < 0) return rc;
   if (st.oom) return dl_errf(e, DL_ENOMEM, "%s: out of memory after %zu fixes", path, out->n);
   return DL_OK;
+}
+
+int dl_read_nmea(const char *path, const dl_gps_opts *o, dl_fixes *out,
+                 dl_rejects *rej, dl_err *e) {
+  return dl_read_nmea_impl(path, o, out, rej, e, DL_NMEA_BEST);
 }

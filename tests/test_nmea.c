@@ -479,6 +479,174 @@ static void nmea_fuzzy_cases_counts(void **state) {
   dl_fixes_free(&fx);
 }
 
+
+/* ---- fast paths against the reference parser ------------------------- */
+
+static int same_fixes(const dl_fixes *a, const dl_fixes *b) {
+  if (a->n != b->n) return 0;
+  size_t n = a->n;
+  return !memcmp(a->t, b->t, n * 8) && !memcmp(a->lat, b->lat, n * 8) &&
+         !memcmp(a->lon, b->lon, n * 8) && !memcmp(a->speed, b->speed, n * 8) &&
+         !memcmp(a->course, b->course, n * 8) && !memcmp(a->hdop, b->hdop, n * 8) &&
+         !memcmp(a->quality, b->quality, n) && !memcmp(a->nsat, b->nsat, n) &&
+         !memcmp(a->line, b->line, n * 8);
+}
+
+/* Reads path with every implementation and both checksum modes; all must
+ * give the same status, rows (bit for bit) and reject counts. Returns the
+ * reference's fix count. */
+static size_t impls_agree(const char *path) {
+  size_t nref = 0;
+  for (int lenient = 0; lenient < 2; lenient++) {
+    dl_gps_opts o;
+    dl_gps_opts_default(&o);
+    o.nmea_lenient = lenient;
+    dl_fixes ref;
+    dl_rejects rref;
+    dl_err e;
+    dl_fixes_init(&ref);
+    int rc_ref = dl_read_nmea_impl(path, &o, &ref, &rref, &e, DL_NMEA_REFERENCE);
+    for (int impl = DL_NMEA_BEST; impl < DL_NMEA_REFERENCE; impl++) {
+      dl_fixes fx;
+      dl_rejects rj;
+      dl_fixes_init(&fx);
+      int rc = dl_read_nmea_impl(path, &o, &fx, &rj, &e, impl);
+      if (rc != rc_ref || !same_fixes(&fx, &ref) || memcmp(&rj, &rref, sizeof rj) != 0)
+        fail_msg("%s (impl %d, lenient %d): %zu fixes, %llu lines; reference %zu, %llu", path,
+                 impl, lenient, fx.n, (unsigned long long)rj.lines, ref.n,
+                 (unsigned long long)rref.lines);
+      dl_fixes_free(&fx);
+    }
+    if (!lenient) nref = ref.n;
+    dl_fixes_free(&ref);
+  }
+  return nref;
+}
+
+static uint64_t rs = 7;
+static unsigned rn(unsigned n) { /* LCG: fixed seed, same cases every run */
+  rs = rs * 6364136223846793005ULL + 1442695040888963407ULL;
+  return (unsigned)(rs >> 33) % n;
+}
+
+/* Appends k random characters drawn from set. */
+static void put_rand(char **w, const char *set, int k) {
+  size_t n = strlen(set);
+  while (k-- > 0) *(*w)++ = set[rn((unsigned)n)];
+}
+
+/* A number field in a random shape: digits, '.', more digits, rarely a sign,
+ * a letter or nothing at all. */
+static void put_num(char **w, int maxi, int maxf, int sane) {
+  unsigned r = sane ? 3 + rn(37) : rn(40);
+  if (r == 0 || r == 3) return; /* empty */
+  if (r == 1) *(*w)++ = "-+"[rn(2)];
+  if (r == 2) *(*w)++ = 'x';
+  put_rand(w, "0123456789", (int)rn((unsigned)maxi + 1));
+  if (rn(8)) {
+    *(*w)++ = '.';
+    put_rand(w, "0123456789", (int)rn((unsigned)maxf + 1));
+  }
+}
+
+static void nmea_fast_paths_match_reference(void **state) {
+  (void)state;
+  /* the 30 real logs */
+  DIR *d = opendir(dl_fixture("nmea_gpsd"));
+  assert_non_null(d);
+  struct dirent *de;
+  int logs = 0;
+  size_t fixes = 0;
+  char path[1200];
+  while ((de = readdir(d))) {
+    size_t l = strlen(de->d_name);
+    if (l <= 4 || strcmp(de->d_name + l - 4, ".log")) continue;
+    snprintf(path, sizeof path, "%s/%s", dl_fixture("nmea_gpsd"), de->d_name);
+    fixes += impls_agree(path);
+    logs++;
+  }
+  closedir(d);
+  assert_int_equal(logs, 30);
+  print_message("real logs: %zu fixes, all paths agree\n", fixes);
+  assert_int_equal(fixes, 1032); /* the fixture set, so a lost file cannot pass */
+  /* random RMC/GGA/VTG/GSA sentences in every field shape, most with a right
+   * checksum so that the field parsers see them, in lines that end in LF,
+   * CRLF or junk, some spliced, doubled, cut, or far too long */
+  size_t cap = 6u << 20;
+  char *buf = malloc(cap);
+  assert_non_null(buf);
+  for (int round = 0; round < 4; round++) {
+    char *w = buf;
+    if (round == 1) w += sprintf(w, "\xEF\xBB\xBF");
+    while ((size_t)(w - buf) < cap - (200u << 10)) {
+      char body[400], *b = body;
+      unsigned kind = rn(10);
+      int sane = rn(10) < 7; /* well-formed fields, in their usual variety */
+      b += sprintf(b, "%s", (const char *[]){"GP", "GN", "GL", "P", "G", "gp"}[rn(sane ? 3 : 6)]);
+      b += sprintf(b, "%s", kind < 4 ? "RMC" : kind < 8 ? "GGA" : kind < 9 ? "VTG" : "GSA");
+      int nf = kind < 4 ? 12 : kind < 8 ? 14 : kind < 9 ? 9 : 17;
+      if (!sane && !rn(10)) nf = (int)rn(16);
+      for (int f = 0; f < nf; f++) {
+        *b++ = ',';
+        int tod_i = kind < 8 ? 0 : -1, lat_i = kind < 4 ? 2 : kind < 8 ? 1 : -1;
+        if (f == tod_i && (sane || rn(10))) { /* time of day */
+          b += sprintf(b, "%02u%02u%02u", rn(sane ? 24 : 25), rn(sane ? 60 : 61), rn(62));
+          if (rn(4)) {
+            *b++ = '.';
+            put_rand(&b, "0123456789", (int)rn(sane ? 4 : 11));
+          }
+        } else if ((f == lat_i || f == lat_i + 2) && (sane || rn(4))) { /* plausible */
+          b += sprintf(b, f == lat_i ? "%02u%02u" : "%03u%02u", rn(90), rn(60));
+          if (rn(20)) *b++ = '.';
+          put_rand(&b, "0123456789", rn(4) ? 2 + (int)rn(6) : (int)rn(18));
+        } else if (f == lat_i || f == lat_i + 2) { /* any shape */
+          put_rand(&b, "0123456789", (int)rn(10));
+          if (rn(10)) *b++ = '.';
+          put_rand(&b, "0123456789", (int)rn(18));
+        } else if ((f == lat_i + 1 || f == lat_i + 3) && (sane || rn(10))) {
+          *b++ = sane || rn(10) ? (f == lat_i + 1 ? "NS" : "EW")[rn(2)] : "NSEWx"[rn(5)];
+        } else if (kind < 4 && f == 1) {
+          if (sane || rn(10)) *b++ = "AVAAAx"[rn(sane ? 5 : 6)];
+        } else if (kind < 4 && f == 8 && (sane || rn(10))) { /* date */
+          b += sprintf(b, "%02u%02u%02u", rn(sane ? 28 : 33), rn(sane ? 12 : 14), rn(100));
+        } else if (kind >= 4 && kind < 8 && f == 6 && (sane || rn(10))) { /* fix quality */
+          b += sprintf(b, "%u", rn(7));
+        } else if (kind < 4 && f == 11) {
+          if (rn(4)) *b++ = "ADNE"[rn(4)];
+        } else {
+          put_num(&b, rn(8) || sane ? 3 : 12, rn(8) || sane ? 3 : 12, sane);
+        }
+      }
+      *b = 0;
+      unsigned x = 0;
+      for (const char *q = body; *q; q++) x ^= (unsigned char)*q;
+      unsigned shape = rn(100);
+      if (shape < 2) *w++ = '$'; /* doubled */
+      if (shape < 97) w += sprintf(w, "$%s", body);
+      else w += sprintf(w, "junk,%s", body);
+      if (shape == 3) w--;                               /* cut short */
+      else if (shape == 4) w += sprintf(w, "*%02x", x);  /* lower-case hex */
+      else if (shape == 5) w += sprintf(w, "*%02X", x ^ 1);
+      else if (shape == 6) w += sprintf(w, "*%X", x);    /* one digit */
+      else if (shape != 7) w += sprintf(w, "*%02X", x);  /* 7: no checksum */
+      if (shape == 8) w += sprintf(w, "$GPGGA,1"); /* spliced: the next one cut */
+      if (shape == 9) w += sprintf(w, "  ");
+      if (shape == 10 && !rn(8)) {         /* over-long line */
+        memset(w, 'a', 70000);
+        w += 70000;
+      }
+      w += sprintf(w, "%s", rn(3) ? "\r\n" : rn(20) ? "\n" : "\r\r\n");
+      if (round == 3 && !rn(50)) *w++ = (char)rn(256); /* stray byte */
+    }
+    if (round == 2) w -= 3; /* last line without its newline */
+    const char *p = write_tmp("shapes.nmea", buf, (size_t)(w - buf));
+    fixes = impls_agree(p);
+    print_message("random shapes round %d: %zu fixes, all paths agree\n", round, fixes);
+    assert_true(fixes > 1000); /* enough valid sentences reached the epochs */
+  }
+  free(buf);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(nmea_agrees_with_gpsd_on_30_real_logs),
@@ -493,6 +661,7 @@ int main(void) {
       cmocka_unit_test(nmea_vtg_gives_speed_without_rmc),
       cmocka_unit_test(nmea_survives_binary_junk),
       cmocka_unit_test(nmea_fuzzy_cases_counts),
+      cmocka_unit_test(nmea_fast_paths_match_reference),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
