@@ -109,7 +109,7 @@ static int import(const char *osm, const char *out, double *secs) {
   dl_netbuild_report rep;
   int rc = dl_netbuild(&src, NULL, NULL, &opt, &nb, &rep, &e);
   phase_end(PH_BUILD);
-  rc = rc || dl_network_save(out, &nb.net, 1, &e);
+  rc = rc || dl_network_save(out, &nb.net, 1, NULL, &e);
   phase_end(PH_SAVE);
   if (rc) fprintf(stderr, "%s\n", e.msg);
   dl_netbuf_free(&nb);

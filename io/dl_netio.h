@@ -78,9 +78,11 @@ typedef struct dl_section {
 } dl_section;
 
 /* Writes atomically (temp file in the same folder, fsync, rename). With
- * force 0 an existing path is DL_EEXIST. */
+ * force 0 an existing path is never replaced: when it already holds exactly
+ * these bytes nothing is written and *unchanged (may be NULL) is set to 1;
+ * otherwise DL_EEXIST. */
 int dl_secfile_write(const char *path, const char magic[8], uint32_t version, const dl_section *sec,
-                     size_t n, int force, dl_err *e);
+                     size_t n, int force, int *unchanged, dl_err *e);
 
 typedef struct dl_secfile dl_secfile;
 /* Maps path read-only and validates header, table, bounds, alignment and

@@ -56,12 +56,32 @@ static int write_all(int fd, const void *p, size_t n) {
   return 0;
 }
 
+/* 1 when the files at a and b hold the same bytes, 0 otherwise. */
+static int same_bytes(const char *a, const char *b) {
+  int fa = open(a, O_RDONLY | O_CLOEXEC), fb = open(b, O_RDONLY | O_CLOEXEC), same = 0;
+  static char ba[1 << 16], bb[1 << 16];
+  if (fa >= 0 && fb >= 0) {
+    for (;;) {
+      ssize_t ka = read(fa, ba, sizeof ba), kb = ka > 0 ? read(fb, bb, (size_t)ka) : read(fb, bb, 1);
+      if (ka < 0 || kb < 0 || ka != kb) break;
+      if (ka == 0) {
+        same = 1;
+        break;
+      }
+      if (memcmp(ba, bb, (size_t)ka)) break;
+    }
+  }
+  if (fa >= 0) close(fa);
+  if (fb >= 0) close(fb);
+  return same;
+}
+
 int dl_secfile_write(const char *path, const char magic[8], uint32_t version, const dl_section *sec,
-                     size_t n, int force, dl_err *e) {
+                     size_t n, int force, int *unchanged, dl_err *e) {
+  if (unchanged) *unchanged = 0;
   if (n > MAX_SECTIONS) return dl_errf(e, DL_EINTERNAL, "%s: %zu sections", path, n);
   struct stat st;
-  if (!force && stat(path, &st) == 0)
-    return dl_errf(e, DL_EEXIST, "%s exists (use --force to overwrite)", path);
+  int exists = !force && stat(path, &st) == 0; /* then: no-op when identical, else refuse */
   size_t tlen = strlen(path) + 16;
   char *tmp = malloc(tlen), *dup = strdup(path);
   entry *tab = calloc(n ? n : 1, sizeof *tab);
@@ -112,6 +132,15 @@ int dl_secfile_write(const char *path, const char magic[8], uint32_t version, co
     goto ioerr;
   }
   fd = -1;
+  if (exists) {
+    if (same_bytes(tmp, path)) {
+      if (unchanged) *unchanged = 1;
+    } else {
+      rc = dl_errf(e, DL_EEXIST, "%s exists and differs (use --force to overwrite)", path);
+    }
+    unlink(tmp);
+    goto out;
+  }
   if (rename(tmp, path)) {
     rc = dl_errf(e, DL_ECANTCREAT, "%s: cannot rename the temporary file into place: %s", path, strerror(errno));
     unlink(tmp);

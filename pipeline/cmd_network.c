@@ -38,7 +38,9 @@ static const char *const HELP =
     "                        keep all; the count is reported either way)\n"
     "  --epsg CODE           projected CRS (default: UTM zone of the data centre)\n"
     "  --grid-cell M         spatial index cell size in metres (default 70)\n"
-    "  --force               overwrite an existing output\n"
+    "  --force               replace an existing output (without it, an existing\n"
+    "                        file is left alone: kept when it already holds this\n"
+    "                        network, else exit 73)\n"
     "  -q, --quiet           no progress on stderr\n\n"
     "info prints key: value lines: nodes, edges, segments, roads, length_km\n"
     "(centreline: a two-way road counts once), bbox (lon_min,lat_min,lon_max,\n"
@@ -149,15 +151,6 @@ static int cmd_import(int argc, char **argv) {
   if (optind < argc) return dl_cli_usage("network import", "unexpected argument '%s'", argv[optind]);
   if (!osm) return dl_cli_usage("network import", "--osm FILE is required");
   if (!outp) return dl_cli_usage("network import", "-o NET is required");
-  if (!force) {
-    FILE *f = fopen(outp, "rb");
-    if (f) {
-      fclose(f);
-      dl_err e;
-      dl_errf(&e, DL_EEXIST, "%s exists (use --force to overwrite)", outp);
-      return dl_cli_fail("network import", &e);
-    }
-  }
   double t0 = dl_cli_now();
   dl_err e;
   dl_err_clear(&e);
@@ -205,9 +198,11 @@ static int cmd_import(int argc, char **argv) {
   dl_netbuild_report rep;
   if ((rc = dl_netbuild(&src, town ? &pt : NULL, dist ? &pd : NULL, &bo, &nb, &rep, &e))) goto out;
   report(&rep, &nb.net);
-  if ((rc = dl_network_save(outp, &nb.net, force, &e))) goto out;
+  int unchanged = 0;
+  if ((rc = dl_network_save(outp, &nb.net, force, &unchanged, &e))) goto out;
   double km = dl_net_length(&nb.net, NULL, NULL) / 1000;
-  progress("wrote %s: %u segments, %u nodes, %u roads, %.3f km, EPSG:%d (%.2f s)", outp, nb.net.n_segs,
+  progress("%s %s: %u segments, %u nodes, %u roads, %.3f km, EPSG:%d (%.2f s)",
+           unchanged ? "up to date (same bytes, not rewritten):" : "wrote", outp, nb.net.n_segs,
            nb.net.n_nodes, nb.net.n_roads, km, epsg, dl_cli_now() - t0);
 out:
   dl_netbuf_free(&nb);

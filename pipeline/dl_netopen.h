@@ -10,7 +10,7 @@
 typedef struct dl_netfile dl_netfile;
 
 /* Writes the view to path atomically; DL_EEXIST when it exists and force is 0. */
-int dl_network_save(const char *path, const dl_net *n, int force, dl_err *e);
+int dl_network_save(const char *path, const dl_net *n, int force, int *unchanged, dl_err *e);
 /* Maps path, validates it (checksums, then dl_net_check) and fills *n with
  * pointers into the mapping, valid until dl_network_close(*h). */
 int dl_network_open(const char *path, dl_net *n, dl_netfile **h, dl_err *e);

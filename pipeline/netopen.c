@@ -67,7 +67,7 @@ static uint64_t count_of(const dl_net *n, int c) {
   }
 }
 
-int dl_network_save(const char *path, const dl_net *n, int force, dl_err *e) {
+int dl_network_save(const char *path, const dl_net *n, int force, int *unchanged, dl_err *e) {
   meta m;
   memset(&m, 0, sizeof m);
   m.n_nodes = n->n_nodes, m.n_segs = n->n_segs, m.n_vtx = n->n_vtx, m.n_edges = n->n_edges;
@@ -82,7 +82,7 @@ int dl_network_save(const char *path, const dl_net *n, int force, dl_err *e) {
     const void *p = *(const void *const *)((const char *)n + TAB[i].off);
     sec[i + 1] = (dl_section){TAB[i].name, TAB[i].elem, count_of(n, TAB[i].cnt), p};
   }
-  return dl_secfile_write(path, MAGIC, DL_NETFILE_VERSION, sec, NTAB + 1, force, e);
+  return dl_secfile_write(path, MAGIC, DL_NETFILE_VERSION, sec, NTAB + 1, force, unchanged, e);
 }
 
 int dl_network_open(const char *path, dl_net *n, dl_netfile **h, dl_err *e) {

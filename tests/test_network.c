@@ -265,9 +265,21 @@ static void save_open_round_trip_and_rejects_damage(void **state) {
   snprintf(path, sizeof path, "%s/s.net", dl_tmpdir());
   snprintf(bad, sizeof bad, "%s.bad", path);
   dl_err e;
-  assert_int_equal(dl_network_save(path, &b.nb.net, 0, &e), DL_OK);
-  assert_int_equal(dl_network_save(path, &b.nb.net, 0, &e), DL_EEXIST);
-  assert_int_equal(dl_network_save(path, &b.nb.net, 1, &e), DL_OK);
+  int same = -1;
+  assert_int_equal(dl_network_save(path, &b.nb.net, 0, &same, &e), DL_OK);
+  assert_int_equal(same, 0);
+  /* the same network again: nothing to write, not an error */
+  assert_int_equal(dl_network_save(path, &b.nb.net, 0, &same, &e), DL_OK);
+  assert_int_equal(same, 1);
+  /* a different file at the path is never replaced without force */
+  FILE *other = fopen(bad, "w");
+  assert_non_null(other);
+  fputs("not this network\n", other);
+  fclose(other);
+  assert_int_equal(dl_network_save(bad, &b.nb.net, 0, &same, &e), DL_EEXIST);
+  assert_non_null(strstr(e.msg, "differs"));
+  assert_int_equal(dl_network_save(path, &b.nb.net, 1, &same, &e), DL_OK);
+  assert_int_equal(same, 0);
   dl_net n;
   dl_netfile *h;
   assert_int_equal(dl_network_open(path, &n, &h, &e), DL_OK);

@@ -18,10 +18,17 @@ grep -qx 'segments: 1950' "$T/info" || fail "segments: $(grep segments "$T/info"
 grep -qx 'crs: EPSG:32650' "$T/info" || fail "crs"
 km=$(awk -F': ' '$1=="length_km"{print $2}' "$T/info")
 awk -v k="$km" 'BEGIN{exit !(k > 429.157*0.995 && k < 429.157*1.005)}' || fail "length_km $km"
-# refuse to overwrite without --force (73), overwrite with it
-"$DL" network import -q --osm "$osm" -o "$T/hd.net"; rc=$?
-[ $rc -eq 73 ] || fail "overwrite without --force gave $rc"
-"$DL" network import -q --force --osm "$osm" -o "$T/hd.net" || fail "--force"
+# the same import again: up to date, nothing rewritten (same inode, exit 0)
+ino=$(stat -c %i "$T/hd.net")
+"$DL" network import --osm "$osm" -o "$T/hd.net" 2>"$T/err" || fail "re-import of the same network failed"
+grep -q "up to date" "$T/err" || fail "re-import does not say up to date"
+[ "$(stat -c %i "$T/hd.net")" = "$ino" ] || fail "re-import rewrote the file"
+# a different network at the path: refused without --force (73), replaced with it
+"$DL" network import -q --service --osm "$osm" -o "$T/hd.net"; rc=$?
+[ $rc -eq 73 ] || fail "overwrite of a different network without --force gave $rc"
+[ "$(stat -c %i "$T/hd.net")" = "$ino" ] || fail "refused import touched the file"
+"$DL" network import -q --force --service --osm "$osm" -o "$T/hd.net" || fail "--force"
+"$DL" network import -q --force --osm "$osm" -o "$T/hd.net" || fail "--force back"
 # usage and input errors
 "$DL" network import -o "$T/x.net" 2>/dev/null; [ $? -eq 64 ] || fail "missing --osm not 64"
 "$DL" network import --osm "$T/none.osm" -o "$T/x.net" 2>/dev/null; [ $? -eq 66 ] || fail "missing input not 66"
