@@ -18,6 +18,7 @@
 #define STOP_MIN_S 3.0   /* shortest stop held in place */
 #define KF_STRIDE 24     /* smoother doubles per fix: filtered x[3] P[9], predicted x[3] P[9] */
 #define CONT_WIDEN 1.5
+#define LIN_GATE 1.0      /* sigmas: a tangent measurement farther than this from the projection is not used */
 #define RHO_START 0.7    /* GPS error AR(1) coefficient per second before it is estimated */
 #define RHO_MAX 0.95   /* radius factor for candidates that continue the previous step's */
 
@@ -87,6 +88,7 @@ typedef struct work {
   uint8_t *noroad;   /* [cap] fix has no candidate */
   double *kf;        /* [cap*10] smoother state */
   double *zraw, *sv; /* [cap] smoother: measurements, smoothed speeds */
+  double *zlin;      /* [cap] smoother: measurements of its second pass */
   uint8_t *stopk;    /* [cap] smoother: fix is in a stop */
   uint32_t *route;   /* route edges of the current sub-match */
   double *rcum;      /* route coordinate where each route edge starts */
@@ -100,7 +102,7 @@ static void work_free(work *w) {
   dl_net_query_free(&w->q);
   free(w->cstart), free(w->c), free(w->score), free(w->back), free(w->via), free(w->obs), free(w->state);
   free(w->sub), free(w->coord), free(w->fsub), free(w->noroad), free(w->kf);
-  free(w->zraw), free(w->sv), free(w->stopk);
+  free(w->zraw), free(w->zlin), free(w->sv), free(w->stopk);
   free(w->route), free(w->rcum), free(w->path);
   memset(w, 0, sizeof *w);
 }
@@ -132,6 +134,7 @@ static int work_reserve(work *w, size_t nfix) {
   bad |= GROW(w->kf, c * KF_STRIDE);
   bad |= GROW(w->zraw, c);
   bad |= GROW(w->sv, c);
+  bad |= GROW(w->zlin, c);
   bad |= GROW(w->stopk, c);
   if (bad) return DL_ENOMEM;
   w->cap = c;
@@ -542,6 +545,34 @@ static void route_point(const model *m, const work *w, double q, uint32_t *seg, 
   dl_match_seg_point(n, *seg, *off, px, py, lat, lon);
 }
 
+/* Route coordinate q (clamped to the route) -> position and unit tangent
+ * in the travel direction. */
+static void route_tangent(const model *m, const work *w, double q, double *px, double *py, double *tx, double *ty) {
+  const dl_net *n = m->n;
+  size_t lo = 0, hi = w->rn;
+  while (hi - lo > 1) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (w->rcum[mid] <= q) lo = mid;
+    else hi = mid;
+  }
+  uint32_t e = w->route[lo], sg = n->edge_seg[e];
+  double L = n->edge_len[e], p = q - w->rcum[lo];
+  p = p < 0 ? 0 : p > L ? L : p;
+  double off = n->edge_dir[e] ? L - p : p;
+  uint32_t a = n->seg_vtx[sg], b = n->seg_vtx[sg + 1] - 1; /* piece [v, v+1] with vtx_off[v] <= off */
+  while (b - a > 1) {
+    uint32_t mid = a + (b - a) / 2;
+    if (n->vtx_off[mid] <= off) a = mid;
+    else b = mid;
+  }
+  double l = n->vtx_off[a + 1] - n->vtx_off[a], u = l > 0 ? (off - n->vtx_off[a]) / l : 0;
+  u = u < 0 ? 0 : u > 1 ? 1 : u;
+  *px = n->vtx_x[a] + u * (n->vtx_x[a + 1] - n->vtx_x[a]);
+  *py = n->vtx_y[a] + u * (n->vtx_y[a + 1] - n->vtx_y[a]);
+  double h = n->vtx_head[a] * (M_PI / 180.0), sgn = n->edge_dir[e] ? -1.0 : 1.0;
+  *tx = sgn * sin(h), *ty = sgn * cos(h);
+}
+
 /* ---- along-route smoother ------------------------------------------------------ */
 /* 3x3 helpers (row-major) */
 static void m3_mul(const double *a, const double *b, double *c) {
@@ -570,9 +601,16 @@ static int m3_inv(const double *a, double *r) {
  * velocity with acceleration noise q, and an AR(1) error n (coefficient
  * rho per second, variance R) so that a few seconds of correlated drift
  * are not read as motion. Measurement z = s + n (+ a little white noise).
- * z (NAN = none) is replaced by the smoothed s, v_out gets the speeds. */
-static void kf_rts(const model *m, work *w, size_t f, size_t nf, double *z, double *v_out, double R) {
+ * z (NAN = none) is replaced by the smoothed s, v_out gets the speeds.
+ * With zeff, a fix k with a measurement and not hold[k] is measured from
+ * its x/y instead: the along-route component of its offset from the route
+ * point at the predicted position (a fix beyond a bend or a junction is not
+ * pulled back to the corner, as its nearest-point projection is); the
+ * measurements used go to zeff[k]. */
+static void kf_rts(const model *m, work *w, size_t f, size_t nf, double *z, double *v_out, double R,
+                   const uint8_t *hold, double *zeff) {
   double q = m->o->smooth_q, rho = m->rho, Rw = 0.02 * R, Ra = R - Rw;
+  double qmax = w->rcum[w->rn - 1] + m->n->edge_len[w->route[w->rn - 1]];
   double *kf = w->kf;
   size_t first = 0;
   while (first < nf && !isfinite(z[first])) first++;
@@ -602,9 +640,18 @@ static void kf_rts(const model *m, work *w, size_t f, size_t nf, double *z, doub
     }
     memcpy(r + 12, x, 3 * sizeof *x), memcpy(r + 15, P, 9 * sizeof *P);
     if (isfinite(z[k]) && k >= first) {
+      double zk = z[k];
+      if (zeff && !(hold && hold[k])) {
+        double qs = x[0] < 0 ? 0 : x[0] > qmax ? qmax : x[0], px, py, tx, ty;
+        route_tangent(m, w, qs, &px, &py, &tx, &ty);
+        double zl = qs + (m->x[f + k] - px) * tx + (m->y[f + k] - py) * ty;
+        /* beyond a hairpin or a sharp turn the tangent misleads: keep the projection */
+        if (fabs(zl - zk) <= LIN_GATE * m->sigma) zk = zl;
+        zeff[k] = zk;
+      }
       /* H = [1 0 1] */
       double PH[3] = {P[0] + P[2], P[3] + P[5], P[6] + P[8]};
-      double S = PH[0] + PH[2] + Rw, y = z[k] - x[0] - x[2];
+      double S = PH[0] + PH[2] + Rw, y = zk - x[0] - x[2];
       double K[3] = {PH[0] / S, PH[1] / S, PH[2] / S};
       for (int i = 0; i < 3; i++) x[i] += K[i] * y;
       for (int i = 0; i < 3; i++)
@@ -645,7 +692,7 @@ static void smooth(const model *m, work *w, size_t f, size_t nf, double *z, doub
   if (nf < 2) return;
   double *zr = w->zraw, *sv = w->sv;
   memcpy(zr, z, nf * sizeof *z);
-  kf_rts(m, w, f, nf, z, sv, R);
+  kf_rts(m, w, f, nf, z, sv, R, NULL, zr);
   int stops = 0;
   for (size_t k0 = 0; k0 < nf;) {
     if (!(fabs(sv[k0]) < STOP_MPS)) {
@@ -668,7 +715,7 @@ static void smooth(const model *m, work *w, size_t f, size_t nf, double *z, doub
     uint8_t *stop = w->stopk;
     for (size_t k = 0; k < nf; k++) stop[k] = isnan(sv[k]);
     memcpy(z, zr, nf * sizeof *z);
-    kf_rts(m, w, f, nf, z, sv, R);
+    kf_rts(m, w, f, nf, z, sv, R, stop, w->zlin);
     for (size_t k = 0; k < nf; k++)
       if (stop[k]) z[k] = zr[k];
   }
