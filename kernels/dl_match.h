@@ -31,8 +31,10 @@ typedef struct dl_match_opts {
   double jump_m;      /* break at a jump above this (default 2000 m) */
   double still_m;     /* fixes within this of the last kept one are not HMM observations (default 10 m) */
   double uturn;       /* log-likelihood penalty of a U-turn (default 8) */
+  double turn;        /* log-likelihood cost per radian of turning between edges on a route (default 3) */
   double heading_kappa; /* weight of the heading term when speed > 3 m/s (default 2) */
-  double smooth_q;    /* along-route smoother acceleration noise, m^2/s^3 (default 0.1) */
+  double rho;         /* AR(1) coefficient per second of the GPS error; 0 = estimate per trace */
+  double smooth_q;    /* along-route smoother acceleration noise, m^2/s^3 (default 0.3) */
   int threads;        /* OpenMP threads; 0 = the OpenMP default */
   size_t chunk;       /* fixes per parallel piece of a long trace (default 1200; results do not depend on threads) */
 } dl_match_opts;
@@ -45,6 +47,7 @@ typedef struct dl_match_summary {
   size_t breaks;       /* sub-match starts after the first (gap, jump or no transition) */
   double median_dist;  /* median distance_m over matched fixes (NAN when none) */
   double sigma, beta;  /* the values used */
+  double rho;          /* the GPS error AR(1) coefficient used */
 } dl_match_summary;
 
 /* Output arrays, one entry per fix, allocated by the caller (n each). */

@@ -16,7 +16,11 @@
 #define STILL_MAX_S 10.0 /* keep an observation at least this often while still */
 #define STOP_MPS 1.0     /* smoothed speed below which the vehicle may be stopped */
 #define STOP_MIN_S 3.0   /* shortest stop held in place */
-#define CONT_WIDEN 1.5   /* radius factor for candidates that continue the previous step's */
+#define KF_STRIDE 24     /* smoother doubles per fix: filtered x[3] P[9], predicted x[3] P[9] */
+#define CONT_WIDEN 1.5
+#define LIN_GATE 1.0      /* sigmas: a tangent measurement farther than this from the projection is not used */
+#define RHO_START 0.7    /* GPS error AR(1) coefficient per second before it is estimated */
+#define RHO_MAX 0.95   /* radius factor for candidates that continue the previous step's */
 
 static const char *const status_names[] = {"matched", "interpolated", "outlier", "unmatched"};
 const char *dl_match_status_name(int s) { return s >= 0 && s < 4 ? status_names[s] : "?"; }
@@ -29,8 +33,9 @@ void dl_match_opts_default(dl_match_opts *o) {
   o->jump_m = 2000;
   o->still_m = 10;
   o->uturn = 8;
+  o->turn = 3;
   o->heading_kappa = 2;
-  o->smooth_q = 0.1;
+  o->smooth_q = 0.3;
   o->chunk = 1200;
 }
 
@@ -83,6 +88,7 @@ typedef struct work {
   uint8_t *noroad;   /* [cap] fix has no candidate */
   double *kf;        /* [cap*10] smoother state */
   double *zraw, *sv; /* [cap] smoother: measurements, smoothed speeds */
+  double *zlin;      /* [cap] smoother: measurements of its second pass */
   uint8_t *stopk;    /* [cap] smoother: fix is in a stop */
   uint32_t *route;   /* route edges of the current sub-match */
   double *rcum;      /* route coordinate where each route edge starts */
@@ -96,7 +102,7 @@ static void work_free(work *w) {
   dl_net_query_free(&w->q);
   free(w->cstart), free(w->c), free(w->score), free(w->back), free(w->via), free(w->obs), free(w->state);
   free(w->sub), free(w->coord), free(w->fsub), free(w->noroad), free(w->kf);
-  free(w->zraw), free(w->sv), free(w->stopk);
+  free(w->zraw), free(w->zlin), free(w->sv), free(w->stopk);
   free(w->route), free(w->rcum), free(w->path);
   memset(w, 0, sizeof *w);
 }
@@ -125,9 +131,10 @@ static int work_reserve(work *w, size_t nfix) {
   bad |= GROW(w->coord, c);
   bad |= GROW(w->fsub, c);
   bad |= GROW(w->noroad, c);
-  bad |= GROW(w->kf, c * 10);
+  bad |= GROW(w->kf, c * KF_STRIDE);
   bad |= GROW(w->zraw, c);
   bad |= GROW(w->sv, c);
+  bad |= GROW(w->zlin, c);
   bad |= GROW(w->stopk, c);
   if (bad) return DL_ENOMEM;
   w->cap = c;
@@ -152,6 +159,8 @@ typedef struct model {
   const dl_net *n;
   const dl_match_opts *o;
   double sigma, beta, radius;
+  double rho;  /* AR(1) coefficient of the GPS error per second */
+  double emw;  /* emission weight: (1 - r) / (1 + r), r the error correlation between consecutive fixes */
   const double *t, *x, *y, *speed, *course;
   const uint8_t *kind;
 } model;
@@ -173,7 +182,7 @@ static int continues(const dl_net *n, uint32_t e, const cand *pc, int np) {
 }
 
 static void cand_set(const model *m, const dl_net_hit *hit, int d, uint32_t e, double hd, cand *c) {
-  double em = -0.5 * (hit->dist / m->sigma) * (hit->dist / m->sigma);
+  double em = -0.5 * m->emw * (hit->dist / m->sigma) * (hit->dist / m->sigma);
   c->edge = e;
   c->pos = d ? m->n->seg_len[hit->seg] - hit->offset : hit->offset;
   c->dist = hit->dist;
@@ -306,6 +315,8 @@ static double route_between(const model *m, work *w, const cand *a, const cand *
     if (isfinite(d) && rest + d + b->pos <= bound) {
       r = rest + d + b->pos;
       if (n->edge_seg[b->edge] == n->edge_seg[a->edge] && b->edge != a->edge && d == 0) upen = m->o->uturn;
+      else if (m->o->turn > 0)
+        upen = m->o->turn * dl_mgraph_turns(&w->g, a->edge, n->edge_from[b->edge], b->edge);
     }
   }
   if (a->edge != b->edge && straight <= jit) {
@@ -534,69 +545,138 @@ static void route_point(const model *m, const work *w, double q, uint32_t *seg, 
   dl_match_seg_point(n, *seg, *off, px, py, lat, lon);
 }
 
+/* Route coordinate q (clamped to the route) -> position and unit tangent
+ * in the travel direction. */
+static void route_tangent(const model *m, const work *w, double q, double *px, double *py, double *tx, double *ty) {
+  const dl_net *n = m->n;
+  size_t lo = 0, hi = w->rn;
+  while (hi - lo > 1) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (w->rcum[mid] <= q) lo = mid;
+    else hi = mid;
+  }
+  uint32_t e = w->route[lo], sg = n->edge_seg[e];
+  double L = n->edge_len[e], p = q - w->rcum[lo];
+  p = p < 0 ? 0 : p > L ? L : p;
+  double off = n->edge_dir[e] ? L - p : p;
+  uint32_t a = n->seg_vtx[sg], b = n->seg_vtx[sg + 1] - 1; /* piece [v, v+1] with vtx_off[v] <= off */
+  while (b - a > 1) {
+    uint32_t mid = a + (b - a) / 2;
+    if (n->vtx_off[mid] <= off) a = mid;
+    else b = mid;
+  }
+  double l = n->vtx_off[a + 1] - n->vtx_off[a], u = l > 0 ? (off - n->vtx_off[a]) / l : 0;
+  u = u < 0 ? 0 : u > 1 ? 1 : u;
+  *px = n->vtx_x[a] + u * (n->vtx_x[a + 1] - n->vtx_x[a]);
+  *py = n->vtx_y[a] + u * (n->vtx_y[a + 1] - n->vtx_y[a]);
+  double h = n->vtx_head[a] * (M_PI / 180.0), sgn = n->edge_dir[e] ? -1.0 : 1.0;
+  *tx = sgn * sin(h), *ty = sgn * cos(h);
+}
+
 /* ---- along-route smoother ------------------------------------------------------ */
-/* Constant-velocity Kalman filter + RTS smoother over the fixes f .. f+nf-1
- * of a sub-match: route coordinates z (NAN = no measurement) replaced by
- * the smoothed ones; the smoothed speeds go to v. */
-static void kf_rts(const model *m, work *w, size_t f, size_t nf, double *z, double *v_out, double R) {
-  double q = m->o->smooth_q;
-  double *kf = w->kf; /* per fix: filtered s,v,P00,P01,P11, predicted s,v,P00,P01,P11 */
+/* 3x3 helpers (row-major) */
+static void m3_mul(const double *a, const double *b, double *c) {
+  for (int i = 0; i < 3; i++)
+    for (int j = 0; j < 3; j++) c[3 * i + j] = a[3 * i] * b[j] + a[3 * i + 1] * b[3 + j] + a[3 * i + 2] * b[6 + j];
+}
+static void m3_mul_bt(const double *a, const double *b, double *c) { /* a b^T */
+  for (int i = 0; i < 3; i++)
+    for (int j = 0; j < 3; j++)
+      c[3 * i + j] = a[3 * i] * b[3 * j] + a[3 * i + 1] * b[3 * j + 1] + a[3 * i + 2] * b[3 * j + 2];
+}
+/* inverse of a; 0 when singular */
+static int m3_inv(const double *a, double *r) {
+  double c00 = a[4] * a[8] - a[5] * a[7], c01 = a[5] * a[6] - a[3] * a[8], c02 = a[3] * a[7] - a[4] * a[6];
+  double det = a[0] * c00 + a[1] * c01 + a[2] * c02;
+  if (!(fabs(det) > 1e-300)) return 0;
+  double id = 1.0 / det;
+  r[0] = c00 * id, r[1] = (a[2] * a[7] - a[1] * a[8]) * id, r[2] = (a[1] * a[5] - a[2] * a[4]) * id;
+  r[3] = c01 * id, r[4] = (a[0] * a[8] - a[2] * a[6]) * id, r[5] = (a[2] * a[3] - a[0] * a[5]) * id;
+  r[6] = c02 * id, r[7] = (a[1] * a[6] - a[0] * a[7]) * id, r[8] = (a[0] * a[4] - a[1] * a[3]) * id;
+  return 1;
+}
+
+/* Kalman filter + RTS smoother over fixes f .. f+nf-1 of a sub-match with
+ * state (position s, speed v, GPS error n along the route): constant
+ * velocity with acceleration noise q, and an AR(1) error n (coefficient
+ * rho per second, variance R) so that a few seconds of correlated drift
+ * are not read as motion. Measurement z = s + n (+ a little white noise).
+ * z (NAN = none) is replaced by the smoothed s, v_out gets the speeds.
+ * With zeff, a fix k with a measurement and not hold[k] is measured from
+ * its x/y instead: the along-route component of its offset from the route
+ * point at the predicted position (a fix beyond a bend or a junction is not
+ * pulled back to the corner, as its nearest-point projection is); the
+ * measurements used go to zeff[k]. */
+static void kf_rts(const model *m, work *w, size_t f, size_t nf, double *z, double *v_out, double R,
+                   const uint8_t *hold, double *zeff) {
+  double q = m->o->smooth_q, rho = m->rho, Rw = 0.02 * R, Ra = R - Rw;
+  double qmax = w->rcum[w->rn - 1] + m->n->edge_len[w->route[w->rn - 1]];
+  double *kf = w->kf;
   size_t first = 0;
   while (first < nf && !isfinite(z[first])) first++;
   if (first == nf) {
     for (size_t k = 0; k < nf; k++) v_out[k] = NAN;
     return;
   }
-  /* two-point start: the velocity prior is centred on the first two
-   * measurements' slope, so a steady drive is reproduced exactly */
-  double s = z[first], v = 0, P00 = R, P01 = 0, P11 = 1e4;
+  double x[3] = {z[first], 0, 0}, P[9] = {0};
+  P[0] = R, P[4] = 1e4, P[8] = Ra;
   for (size_t k = first + 1; k < nf; k++)
     if (isfinite(z[k])) {
       double dt = m->t[f + k] - m->t[f + first];
-      if (dt > 0) v = (z[k] - z[first]) / dt, P11 = 2 * R / (dt * dt) + 1;
+      if (dt > 0) x[1] = (z[k] - z[first]) / dt, P[4] = 2 * R / (dt * dt) + 1;
       break;
     }
   for (size_t k = 0; k < nf; k++) {
-    double *r = kf + 10 * k;
+    double *r = kf + KF_STRIDE * k;
     if (k > 0) {
-      double dt = m->t[f + k] - m->t[f + k - 1];
-      double dt2 = dt * dt;
-      s += v * dt;
-      double n00 = P00 + 2 * dt * P01 + dt2 * P11 + q * dt2 * dt / 3;
-      double n01 = P01 + dt * P11 + q * dt2 / 2;
-      double n11 = P11 + q * dt;
-      P00 = n00, P01 = n01, P11 = n11;
+      double dt = m->t[f + k] - m->t[f + k - 1], a = pow(rho, dt);
+      double F[9] = {1, dt, 0, 0, 1, 0, 0, 0, a}, FP[9], Pp[9];
+      x[0] += x[1] * dt, x[2] *= a;
+      m3_mul(F, P, FP);
+      m3_mul_bt(FP, F, Pp);
+      Pp[0] += q * dt * dt * dt / 3, Pp[1] += q * dt * dt / 2, Pp[3] += q * dt * dt / 2, Pp[4] += q * dt;
+      Pp[8] += Ra * (1 - a * a);
+      memcpy(P, Pp, sizeof P);
     }
-    r[5] = s, r[6] = v, r[7] = P00, r[8] = P01, r[9] = P11;
+    memcpy(r + 12, x, 3 * sizeof *x), memcpy(r + 15, P, 9 * sizeof *P);
     if (isfinite(z[k]) && k >= first) {
-      double S = P00 + R, K0 = P00 / S, K1 = P01 / S, y = z[k] - s;
-      s += K0 * y, v += K1 * y;
-      double a00 = (1 - K0) * P00, a01 = (1 - K0) * P01, a11 = P11 - K1 * P01;
-      P00 = a00, P01 = a01, P11 = a11;
+      double zk = z[k];
+      if (zeff && !(hold && hold[k])) {
+        double qs = x[0] < 0 ? 0 : x[0] > qmax ? qmax : x[0], px, py, tx, ty;
+        route_tangent(m, w, qs, &px, &py, &tx, &ty);
+        double zl = qs + (m->x[f + k] - px) * tx + (m->y[f + k] - py) * ty;
+        /* beyond a hairpin or a sharp turn the tangent misleads: keep the projection */
+        if (fabs(zl - zk) <= LIN_GATE * m->sigma) zk = zl;
+        zeff[k] = zk;
+      }
+      /* H = [1 0 1] */
+      double PH[3] = {P[0] + P[2], P[3] + P[5], P[6] + P[8]};
+      double S = PH[0] + PH[2] + Rw, y = zk - x[0] - x[2];
+      double K[3] = {PH[0] / S, PH[1] / S, PH[2] / S};
+      for (int i = 0; i < 3; i++) x[i] += K[i] * y;
+      for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++) P[3 * i + j] -= K[i] * PH[j];
     }
-    r[0] = s, r[1] = v, r[2] = P00, r[3] = P01, r[4] = P11;
+    memcpy(r, x, 3 * sizeof *x), memcpy(r + 3, P, 9 * sizeof *P);
   }
   /* RTS backward pass */
-  double ss = kf[10 * (nf - 1)], sv = kf[10 * (nf - 1) + 1];
-  z[nf - 1] = ss, v_out[nf - 1] = sv;
+  double xs[3];
+  memcpy(xs, kf + KF_STRIDE * (nf - 1), sizeof xs);
+  z[nf - 1] = xs[0], v_out[nf - 1] = xs[1];
   for (size_t k = nf - 1; k-- > 0;) {
-    const double *a = kf + 10 * k, *p = kf + 10 * (k + 1);
-    double dt = m->t[f + k + 1] - m->t[f + k];
-    /* C = Pf F^T Pp^-1 */
-    double f00 = a[2] + dt * a[3], f01 = a[3]; /* Pf F^T row 0: [P00 + dt P01, P01] */
-    double f10 = a[3] + dt * a[4], f11 = a[4]; /* row 1 */
-    double det = p[7] * p[9] - p[8] * p[8];
-    if (!(fabs(det) > 1e-12)) {
-      ss = a[0], sv = a[1];
+    const double *a = kf + KF_STRIDE * k, *p = kf + KF_STRIDE * (k + 1);
+    double dt = m->t[f + k + 1] - m->t[f + k], al = pow(rho, dt);
+    double F[9] = {1, dt, 0, 0, 1, 0, 0, 0, al}, PFt[9], Pi[9], C[9];
+    m3_mul_bt(a + 3, F, PFt);
+    if (m3_inv(p + 15, Pi)) {
+      m3_mul(PFt, Pi, C);
+      double d[3] = {xs[0] - p[12], xs[1] - p[13], xs[2] - p[14]}, nx[3];
+      for (int i = 0; i < 3; i++) nx[i] = a[i] + C[3 * i] * d[0] + C[3 * i + 1] * d[1] + C[3 * i + 2] * d[2];
+      memcpy(xs, nx, sizeof xs);
     } else {
-      double i00 = p[9] / det, i01 = -p[8] / det, i11 = p[7] / det;
-      double C00 = f00 * i00 + f01 * i01, C01 = f00 * i01 + f01 * i11;
-      double C10 = f10 * i00 + f11 * i01, C11 = f10 * i01 + f11 * i11;
-      double ds = ss - p[5], dv = sv - p[6];
-      double ns = a[0] + C00 * ds + C01 * dv, nv = a[1] + C10 * ds + C11 * dv;
-      ss = ns, sv = nv;
+      memcpy(xs, a, sizeof xs);
     }
-    z[k] = ss, v_out[k] = sv;
+    z[k] = xs[0], v_out[k] = xs[1];
   }
 }
 
@@ -612,7 +692,7 @@ static void smooth(const model *m, work *w, size_t f, size_t nf, double *z, doub
   if (nf < 2) return;
   double *zr = w->zraw, *sv = w->sv;
   memcpy(zr, z, nf * sizeof *z);
-  kf_rts(m, w, f, nf, z, sv, R);
+  kf_rts(m, w, f, nf, z, sv, R, NULL, zr);
   int stops = 0;
   for (size_t k0 = 0; k0 < nf;) {
     if (!(fabs(sv[k0]) < STOP_MPS)) {
@@ -635,7 +715,7 @@ static void smooth(const model *m, work *w, size_t f, size_t nf, double *z, doub
     uint8_t *stop = w->stopk;
     for (size_t k = 0; k < nf; k++) stop[k] = isnan(sv[k]);
     memcpy(z, zr, nf * sizeof *z);
-    kf_rts(m, w, f, nf, z, sv, R);
+    kf_rts(m, w, f, nf, z, sv, R, stop, w->zlin);
     for (size_t k = 0; k < nf; k++)
       if (stop[k]) z[k] = zr[k];
   }
@@ -829,6 +909,38 @@ static double estimate_sigma(const dl_net *n, const dl_match_opts *o, dl_net_que
   return s < 4 ? 4 : s > 25 ? 25 : s;
 }
 
+/* Median time step of trace [a,b) (1 when it has fewer than two fixes),
+ * from up to 1000 evenly spread steps. */
+static double median_step(const double *t, size_t a, size_t b, double *tmp) {
+  size_t len = b - a, step = len > 1001 ? (len + 999) / 1000 : 1, k = 0;
+  for (size_t i = a + 1; i < b; i += step)
+    if (isfinite(t[i]) && isfinite(t[i - 1])) tmp[k++] = t[i] - t[i - 1];
+  double m = median_inplace(tmp, k);
+  return isfinite(m) && m > 0 ? m : 1.0;
+}
+
+/* AR(1) coefficient per second of the GPS error of trace [a,b): lag-one
+ * correlation of the residuals (fix minus matched position, both axes)
+ * over pairs of matched fixes about a second apart; NAN with fewer than
+ * 30 pairs (a sparse trace: the error of its fixes is independent). */
+static double estimate_rho(const double *t, const double *x, const double *y, const dl_match_out *out, size_t a,
+                           size_t b) {
+  double sxy = 0, sxx = 0;
+  size_t k = 0;
+  for (size_t i = a + 1; i < b; i++) {
+    if (out->status[i] != DL_MATCH_MATCHED || out->status[i - 1] != DL_MATCH_MATCHED) continue;
+    double dt = t[i] - t[i - 1];
+    if (!(dt > 0.5 && dt < 1.5)) continue;
+    double ex = x[i] - out->mx[i], ey = y[i] - out->my[i], px = x[i - 1] - out->mx[i - 1],
+           py = y[i - 1] - out->my[i - 1];
+    sxy += ex * px + ey * py, sxx += 0.5 * (ex * ex + ey * ey + px * px + py * py);
+    k++;
+  }
+  if (k < 30 || !(sxx > 0)) return NAN;
+  double r = sxy / sxx;
+  return r < 0 ? 0 : r > RHO_MAX ? RHO_MAX : r;
+}
+
 /* kinds (bad, outlier, observation, thinned) and hard-break flags of trace [a,b) */
 static void prepare(const dl_match_opts *o, double sigma, const double *t, const double *x, const double *y,
                     size_t a, size_t b, uint8_t *kind, uint8_t *brk) {
@@ -877,8 +989,9 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
              const double *x, const double *y, const double *speed, const double *course, dl_match_out *out,
              dl_match_summary *sum, dl_err *e) {
   if (!(o->k >= 1 && o->k <= MAXK) || !(o->radius_max > 0) || !(o->gap_s > 0) || !(o->jump_m > 0) ||
-      !(o->still_m >= 0) || !(o->sigma >= 0) || !(o->beta >= 0) || !(o->smooth_q > 0) || o->chunk < 100)
-    return dl_errf(e, DL_EUSAGE, "match: option out of range (k 1..%d, radius, gap, jump, smooth_q > 0, chunk >= 100)",
+      !(o->still_m >= 0) || !(o->sigma >= 0) || !(o->beta >= 0) || !(o->rho >= 0 && o->rho < 1) || !(o->turn >= 0) ||
+      !(o->smooth_q > 0) || o->chunk < 100)
+    return dl_errf(e, DL_EUSAGE, "match: option out of range (k 1..%d, radius, gap, jump, rho 0..1, turn >= 0, smooth_q > 0, chunk >= 100)",
                    MAXK);
   size_t N = tr_start[n_tr];
   for (size_t r = 0; r < n_tr; r++)
@@ -889,10 +1002,11 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
   uint8_t *kind = malloc(N ? N : 1), *brk = malloc(N ? N : 1);
   double *mis = malloc((N ? N : 1) * sizeof *mis), *sig = malloc((n_tr ? n_tr : 1) * sizeof *sig);
   double *bet = malloc((n_tr ? n_tr : 1) * sizeof *bet);
+  double *rho = malloc((n_tr ? n_tr : 1) * sizeof *rho), *dtm = malloc((n_tr ? n_tr : 1) * sizeof *dtm);
   size_t *brks = calloc(n_tr ? n_tr : 1, sizeof *brks);
   chunk *ch = NULL;
   int rc = DL_OK;
-  if (!kind || !brk || !mis || !sig || !bet || !brks) {
+  if (!kind || !brk || !mis || !sig || !bet || !rho || !dtm || !brks) {
     rc = DL_ENOMEM;
     goto done;
   }
@@ -917,6 +1031,8 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
       sig[r] = o->sigma > 0 ? o->sigma : estimate_sigma(n, o, &q, x, y, a, b, tmp);
       bet[r] = o->beta > 0 ? o->beta : fmax(3.0, 0.5 * sig[r]);
       prepare(o, sig[r], t, x, y, a, b, kind, brk);
+      rho[r] = o->rho > 0 ? o->rho : RHO_START;
+      dtm[r] = median_step(t, a, b, tmp);
     }
     if (!ok) {
 #pragma omp atomic write
@@ -988,7 +1104,9 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
       for (size_t c = 0; c < nch; c++) {
         size_t r = ch[c].tr;
         if (!ok || (pass > 0 && !redo[r])) continue;
-        model m = {n, o, sig[r], bet[r], fmax(3.0 * sig[r], 30.0), t, x, y, speed, course, kind};
+        double r1 = pow(rho[r], dtm[r]);
+        model m = {n,    o, sig[r], bet[r], fmax(3.0 * sig[r], 30.0), rho[r], (1 - r1) / (1 + r1),
+                   t, x, y, speed, course, kind};
         size_t nb = 0;
         if (match_chunk(&m, &w, &ch[c], out, &nb, mis, emd)) ok = 0;
 #pragma omp atomic
@@ -1000,7 +1118,7 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
       }
       work_free(&w);
     }
-    if (rc || pass == 2 || (o->beta > 0 && o->sigma > 0)) break;
+    if (rc || pass == 2 || (o->beta > 0 && o->sigma > 0 && o->rho > 0)) break;
     int any = 0;
     for (size_t r = 0; r < n_tr; r++) {
       redo[r] = 0;
@@ -1021,6 +1139,10 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
         sg = sg < 4 ? 4 : sg > 25 ? 25 : sg;
         if (fabs(sg / sig[r] - 1) > 0.2) sig[r] = sg, redo[r] = 1;
       }
+      if (o->rho <= 0) {
+        double rh = estimate_rho(t, x, y, out, a, b);
+        if (isfinite(rh) && fabs(rh - rho[r]) > 0.1) rho[r] = rh, redo[r] = 1;
+      }
       if (o->beta <= 0 && k >= 20 && isfinite(be)) {
         be = be < 3 ? 3 : be > 200 ? 200 : be; /* the estimate from the chosen path tends to collapse */
         if (fabs(be / bet[r] - 1) > 0.2) bet[r] = be, redo[r] = 1;
@@ -1039,7 +1161,7 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
       dl_match_summary *S = &sum[r];
       memset(S, 0, sizeof *S);
       size_t a = tr_start[r], b = tr_start[r + 1], k = 0;
-      S->points = b - a, S->breaks = brks[r], S->sigma = sig[r], S->beta = bet[r];
+      S->points = b - a, S->breaks = brks[r], S->sigma = sig[r], S->beta = bet[r], S->rho = rho[r];
       for (size_t i = a; i < b; i++) {
         switch (out->status[i]) {
           case DL_MATCH_MATCHED: S->matched++, mis[k++] = out->dist[i]; break;
@@ -1051,7 +1173,7 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
       S->median_dist = median_inplace(mis, k);
     }
 done:
-  free(kind), free(brk), free(mis), free(sig), free(bet), free(brks), free(ch);
+  free(kind), free(brk), free(mis), free(sig), free(bet), free(rho), free(dtm), free(brks), free(ch);
   if (rc == DL_ENOMEM) return dl_errf(e, DL_ENOMEM, "match: out of memory");
   return rc;
 }

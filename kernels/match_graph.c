@@ -12,12 +12,14 @@ int dl_mgraph_init(dl_mgraph *g, const dl_net *n) {
   g->dist = malloc(nn * sizeof *g->dist);
   g->stamp = calloc(nn, sizeof *g->stamp);
   g->pred = malloc(nn * sizeof *g->pred);
+  g->first = malloc(nn * sizeof *g->first);
+  g->turn = malloc(nn * sizeof *g->turn);
   /* lazy heap: at most one push per relaxed edge plus the source */
   g->hcap = (size_t)n->n_edges + 2;
   g->hnode = malloc(g->hcap * sizeof *g->hnode);
   g->hkey = malloc(g->hcap * sizeof *g->hkey);
   g->src = DL_NET_NONE;
-  if (!g->dist || !g->stamp || !g->pred || !g->hnode || !g->hkey) {
+  if (!g->dist || !g->stamp || !g->pred || !g->first || !g->turn || !g->hnode || !g->hkey) {
     dl_mgraph_free(g);
     return DL_ENOMEM;
   }
@@ -26,7 +28,7 @@ int dl_mgraph_init(dl_mgraph *g, const dl_net *n) {
 
 void dl_mgraph_free(dl_mgraph *g) {
   if (!g) return;
-  free(g->dist), free(g->stamp), free(g->pred), free(g->hnode), free(g->hkey);
+  free(g->dist), free(g->stamp), free(g->pred), free(g->first), free(g->turn), free(g->hnode), free(g->hkey);
   memset(g, 0, sizeof *g);
 }
 
@@ -59,6 +61,26 @@ static void hpop(dl_mgraph *g, double *k, uint32_t *v) {
   g->hkey[i] = lk, g->hnode[i] = lv;
 }
 
+/* Heading in degrees of edge e at its start (end = 0) or its end (end = 1),
+ * in its travel direction. */
+static double edge_head(const dl_net *n, uint32_t e, int end) {
+  uint32_t s = n->edge_seg[e], v0 = n->seg_vtx[s], v1 = n->seg_vtx[s + 1] - 2;
+  if (!n->edge_dir[e]) return n->vtx_head[end ? v1 : v0];
+  return n->vtx_head[end ? v0 : v1] + 180.0;
+}
+
+double dl_mgraph_deflect(const dl_net *n, uint32_t e1, uint32_t e2) {
+  double d = fmod(fabs(edge_head(n, e2, 0) - edge_head(n, e1, 1)), 360.0);
+  if (d > 180.0) d = 360.0 - d;
+  return d * (M_PI / 180.0);
+}
+
+double dl_mgraph_turns(const dl_mgraph *g, uint32_t ea, uint32_t v, uint32_t eb) {
+  const dl_net *n = g->net;
+  if (v == g->src) return dl_mgraph_deflect(n, ea, eb);
+  return dl_mgraph_deflect(n, ea, g->first[v]) + g->turn[v] + dl_mgraph_deflect(n, g->pred[v], eb);
+}
+
 void dl_mgraph_run(dl_mgraph *g, uint32_t src, double lim) {
   if (src == g->src && lim <= g->lim) {
     g->reused++;
@@ -72,7 +94,8 @@ void dl_mgraph_run(dl_mgraph *g, uint32_t src, double lim) {
   g->runs++;
   g->src = src, g->lim = lim;
   g->hn = 0;
-  g->dist[src] = 0, g->stamp[src] = g->cur, g->pred[src] = DL_NET_NONE;
+  g->dist[src] = 0, g->stamp[src] = g->cur, g->pred[src] = DL_NET_NONE, g->first[src] = DL_NET_NONE;
+  g->turn[src] = 0;
   hpush(g, 0, src);
   while (g->hn) {
     double k;
@@ -86,6 +109,10 @@ void dl_mgraph_run(dl_mgraph *g, uint32_t src, double lim) {
       if (d > lim) continue;
       if (g->stamp[v] == g->cur && g->dist[v] <= d) continue;
       g->stamp[v] = g->cur, g->dist[v] = d, g->pred[v] = e;
+      /* u is settled: its tree path (and turn sum) is final */
+      uint32_t pe = g->pred[u];
+      g->first[v] = pe == DL_NET_NONE ? e : g->first[u];
+      g->turn[v] = pe == DL_NET_NONE ? 0.0f : g->turn[u] + (float)dl_mgraph_deflect(n, pe, e);
       if (g->hn < g->hcap) hpush(g, d, v);
     }
   }

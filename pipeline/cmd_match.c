@@ -39,7 +39,12 @@ static const char *const HELP =
     "                     1.4826 x median distance to the road, clamped to 4..25)\n"
     "  --beta B           transition scale in metres (default: estimated per trace)\n"
     "  --candidates K     directed candidates per fix, 1..16 (default 8)\n"
-    "  --smooth-q Q       acceleration noise of the along-route smoother, m^2/s^3 (default 0.1)\n"
+    "  --smooth-q Q       acceleration noise of the along-route smoother, m^2/s^3 (default 0.3)\n"
+    "  --turn T           log-likelihood cost per radian turned between roads (default 3):\n"
+    "                     vehicles keep to their road; a switch to a parallel road\n"
+    "                     needs correlated evidence over a long stretch\n"
+    "  --rho R            AR(1) correlation of the GPS error from one second to the\n"
+    "                     next (default: estimated per trace; 0 estimates)\n"
     "  --format NAME      GPS format, skipping detection (nmea, gpsd-json, gpx, plt, gps-csv)\n"
     "  --nmea-lenient     accept NMEA sentences without a checksum\n"
     "  -q, --quiet        no summary on stderr\n"
@@ -97,14 +102,15 @@ static int write_csv(const char *path, int force, const dl_fixes *f, const dl_ma
 }
 
 int dl_cmd_match(int argc, char **argv) {
-  enum { O_NET = 256, O_FORCE, O_THREADS, O_SIGMA, O_FORMAT, O_LENIENT, O_BETA, O_K, O_Q };
+  enum { O_NET = 256, O_FORCE, O_THREADS, O_SIGMA, O_FORMAT, O_LENIENT, O_BETA, O_K, O_Q, O_TURN, O_RHO };
   static const struct option opts[] = {
       {"network", required_argument, 0, O_NET}, {"output", required_argument, 0, 'o'},
       {"force", no_argument, 0, O_FORCE},       {"threads", required_argument, 0, O_THREADS},
       {"sigma", required_argument, 0, O_SIGMA}, {"format", required_argument, 0, O_FORMAT},
       {"nmea-lenient", no_argument, 0, O_LENIENT}, {"quiet", no_argument, 0, 'q'},
       {"beta", required_argument, 0, O_BETA},   {"candidates", required_argument, 0, O_K},
-      {"smooth-q", required_argument, 0, O_Q},
+      {"smooth-q", required_argument, 0, O_Q},  {"turn", required_argument, 0, O_TURN},
+      {"rho", required_argument, 0, O_RHO},
       {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
   const char *net = NULL, *outp = NULL;
   int force = 0, quiet = 0, c;
@@ -150,6 +156,16 @@ int dl_cmd_match(int argc, char **argv) {
         mo.smooth_q = strtod(optarg, &end);
         if (end == optarg || *end || !(mo.smooth_q > 0 && mo.smooth_q <= 100))
           return dl_cli_usage("match", "--smooth-q: expected 0 to 100 m^2/s^3, got '%s'", optarg);
+        break;
+      case O_TURN:
+        mo.turn = strtod(optarg, &end);
+        if (end == optarg || *end || !(mo.turn >= 0 && mo.turn <= 100))
+          return dl_cli_usage("match", "--turn: expected 0 to 100 per radian, got '%s'", optarg);
+        break;
+      case O_RHO:
+        mo.rho = strtod(optarg, &end);
+        if (end == optarg || *end || !(mo.rho >= 0 && mo.rho <= 0.99))
+          return dl_cli_usage("match", "--rho: expected 0 to 0.99, got '%s'", optarg);
         break;
       case O_FORMAT:
         fmt = dl_format_parse(optarg);
@@ -226,10 +242,10 @@ int dl_cmd_match(int argc, char **argv) {
   if (!quiet)
     fprintf(stderr,
             "dustload match: %s: %zu points, %zu matched, %zu interpolated, %zu outliers, %zu unmatched; "
-            "%zu breaks; median distance %.2f m; sigma %.1f m, beta %.1f m; %llu lines rejected by the reader\n"
+            "%zu breaks; median distance %.2f m; sigma %.1f m, beta %.1f m, error correlation %.2f; %llu lines rejected by the reader\n"
             "dustload match: wrote %s (%.3f s, matching %.3f s)\n",
             gps, sum.points, sum.matched, sum.interpolated, sum.outliers, sum.unmatched, sum.breaks,
-            sum.median_dist, sum.sigma, sum.beta, (unsigned long long)dl_rejects_total(&rej), outp, dl_cli_now() - t0,
+            sum.median_dist, sum.sigma, sum.beta, sum.rho, (unsigned long long)dl_rejects_total(&rej), outp, dl_cli_now() - t0,
             t2 - t1);
 out_st:
   free(st);
