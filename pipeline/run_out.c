@@ -78,6 +78,15 @@ int dl_run_write_tables(const dl_run *r, const char *dir, int force, dl_err *e) 
   char dname[160];
   if (r->title) snprintf(dname, sizeof dname, "%s", r->title);
   else snprintf(dname, sizeof dname, "run %s", r->m.run_id);
+  /* the network's district, when every counted segment lies in the same one */
+  int32_t dist = -2;
+  for (uint32_t s = 0; r->have_net && r->agg.seg_counted && s < r->net.n_segs && dist != -1; s++)
+    if (r->agg.seg_counted[s]) {
+      int32_t d = r->net.seg_district[s];
+      dist = dist == -2 ? d : (d == dist ? dist : -1);
+    }
+  if (!r->title && dist >= 0 && (uint32_t)dist < r->net.n_districts)
+    snprintf(dname, sizeof dname, "%s", dl_net_str(&r->net, r->net.district_name[dist]));
   dl_table_row drow = {dname, NULL, r->have_net ? a->district_covered : 0,
                        r->have_net ? a->district_nseg : 0,
                        r->have_net ? a->district_load : NAN,
