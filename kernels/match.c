@@ -16,6 +16,8 @@
 #define STILL_MAX_S 10.0 /* keep an observation at least this often while still */
 #define STOP_MPS 1.0     /* smoothed speed below which the vehicle may be stopped */
 #define STOP_MIN_S 3.0   /* shortest stop held in place */
+#define BOX_M 15.0       /* a junction's box: metres past its node where vehicles rarely stand */
+#define BOX_PRIOR 0.05   /* prior density of a stop inside the box, relative to elsewhere */
 #define KF_STRIDE 24     /* smoother doubles per fix: filtered x[3] P[9], predicted x[3] P[9] */
 #define CONT_WIDEN 1.5   /* radius factor for candidates that continue the previous step's */
 #define LIN_GATE 1.0      /* sigmas: a tangent measurement farther than this from the projection is not used */
@@ -174,6 +176,7 @@ typedef struct model {
   double emw;  /* emission weight: (1 - r) / (1 + r), r the error correlation between consecutive fixes */
   const double *t, *x, *y, *speed, *course;
   const uint8_t *kind;
+  const uint8_t *deg;  /* [n_nodes] segments meeting at each node (capped at 255) */
 } model;
 
 /* Angle between two headings in degrees, cos of it. */
@@ -362,9 +365,10 @@ static void order(const double *sc, int nc, int *idx) {
 }
 
 /* Transitions from the candidates of step q (their scores plus bias) into
- * those of step s, keeping the best per target in score/back/via; back
- * codes are the source index plus code0. Returns dt of the step. */
-static double relax(const model *m, work *w, size_t q, size_t s, double bias, int code0) {
+ * those of step s (only those with open[j] set when open is not NULL),
+ * keeping the best per target in score/back/via; back codes are the
+ * source index plus code0. Returns dt of the step. */
+static double relax(const model *m, work *w, size_t q, size_t s, double bias, int code0, const uint8_t *open) {
   uint32_t p0 = w->cstart[q], np = w->cstart[q + 1] - p0, c0 = w->cstart[s], nc = w->cstart[s + 1] - c0;
   double *sc = w->score + c0;
   int16_t *bk = w->back + c0;
@@ -384,12 +388,13 @@ static double relax(const model *m, work *w, size_t q, size_t s, double bias, in
     double worst = INFINITY;
     for (uint32_t j = 0; j < nc; j++) {
       double need = sc[j] - cj[j].em;
-      if (need < worst) worst = need;
+      if (need < worst && (!open || open[j])) worst = need;
     }
     if (!(si > worst)) break;
     const cand *a = w->c + p0 + i;
     int ran = 0;
     for (uint32_t j = 0; j < nc; j++) {
+      if (open && !open[j]) continue;
       double pen;
       int kind;
       double rd = route_between(m, w, a, &cj[j], bound, straight, q, i, &ran, &pen, &kind);
@@ -403,8 +408,10 @@ static double relax(const model *m, work *w, size_t q, size_t s, double bias, in
 
 /* Forward Viterbi over the observation steps 0..ns-1; fills score/back/via,
  * from and sub (sub-match id per step).
- * A target may also be reached from the step before the previous one,
- * dropping the previous observation for SKIP_PEN: otherwise one bad fix
+ * A target that no candidate of the previous step reaches may be reached
+ * from the step before it, dropping the previous observation for
+ * SKIP_PEN (only then: as a free choice it would let the path shed
+ * observations that disagree with it at sigma 15 m): otherwise one bad fix
  * (an outlier a few tens of metres back along the road, or off to the
  * side) whose candidates the true road cannot reach removes the true road
  * from every later step while some other road stays reachable, for
@@ -432,9 +439,12 @@ static uint32_t viterbi(const model *m, work *w, size_t ns) {
     int restart = 1;
     if (p != SIZE_MAX && s != forced) {
       for (uint32_t j = 0; j < nc; j++) sc[j] = -INFINITY, bk[j] = -1, via[j] = 0;
-      double dt = relax(m, w, p, s, 0.0, 0);
+      double dt = relax(m, w, p, s, 0.0, 0, NULL);
+      uint8_t open[MAXK];
+      int any = 0;
+      for (uint32_t j = 0; j < nc; j++) open[j] = sc[j] == -INFINITY, any |= open[j];
       /* p's scores are shifted by its best: undo it for the scores of the step before */
-      if (w->from[p] < FROM_SKIP) relax(m, w, w->from[p], s, -w->shift[p] - SKIP_PEN, MAXK);
+      if (any && w->from[p] < FROM_SKIP) relax(m, w, w->from[p], s, -w->shift[p] - SKIP_PEN, MAXK, open);
       for (uint32_t j = 0; j < nc; j++)
         if (sc[j] > -INFINITY) restart = 0;
       if (restart) {
@@ -741,6 +751,35 @@ static void kf_rts(const model *m, work *w, size_t f, size_t nf, double *z, doub
   }
 }
 
+static double norm_cdf(double a) { return 0.5 * erfc(-a * M_SQRT1_2); }
+
+/* Position of a stop whose measurements average mu (standard error sd)
+ * along the route: vehicles wait before a junction (a node where three or
+ * more segments meet), not inside it, so the BOX_M metres past a junction
+ * node have prior density BOX_PRIOR. When the part before the nearest
+ * junction holds most posterior mass, the stop is placed at the posterior
+ * mean there (a normal truncated at the node); otherwise at mu. Without
+ * this, GPS noise puts about half the stops that are a few metres before a
+ * junction onto the road after it. */
+static double stop_place(const model *m, const work *w, double mu, double sd) {
+  const dl_net *n = m->n;
+  double qj = NAN; /* the junction nearest before mu within BOX_M, else the first one after it */
+  for (size_t k = 1; k < w->rn; k++) {
+    double q = w->rcum[k];
+    if (q < mu - BOX_M) continue;
+    if (q > mu + 4.0 * sd) break;
+    if (m->deg[n->edge_from[w->route[k]]] < 3) continue;
+    qj = q;
+    if (q >= mu) break;
+  }
+  if (!isfinite(qj) || !(sd > 0)) return mu;
+  double a = (qj - mu) / sd, b = (qj + BOX_M - mu) / sd;
+  double pa = norm_cdf(a), pb = norm_cdf(b);
+  if (!(pa >= BOX_PRIOR * (pb - pa) && pa >= 1.0 - pb && pa > 1e-12)) return mu;
+  double phi = exp(-0.5 * a * a) / sqrt(2.0 * M_PI);
+  return fmin(mu - sd * phi / pa, qj);
+}
+
 /* Smooths the route coordinates z of fixes f .. f+nf-1 (NAN = no
  * measurement): a constant-velocity smoother; then every stretch where the
  * smoothed speed stays below STOP_MPS for STOP_MIN_S is a stop, held at the
@@ -767,7 +806,10 @@ static void smooth(const model *m, work *w, size_t f, size_t nf, double *z, doub
     for (size_t k = k0; k < k1; k++)
       if (isfinite(zr[k])) sum += zr[k], cnt++;
     if (cnt >= 2 && m->t[f + k1 - 1] - m->t[f + k0] >= STOP_MIN_S) {
-      for (size_t k = k0; k < k1; k++) zr[k] = sum / (double)cnt, sv[k] = NAN; /* NAN marks the stop */
+      /* the mean of cnt measurements with AR(1) errors: about cnt * emw independent ones */
+      double sd = sqrt(R / fmax(1.0, (double)cnt * m->emw));
+      double at = stop_place(m, w, sum / (double)cnt, sd);
+      for (size_t k = k0; k < k1; k++) zr[k] = at, sv[k] = NAN; /* NAN marks the stop */
       stops = 1;
     }
     k0 = k1;
@@ -1070,11 +1112,16 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
   double *bet = malloc((n_tr ? n_tr : 1) * sizeof *bet);
   double *rho = malloc((n_tr ? n_tr : 1) * sizeof *rho), *dtm = malloc((n_tr ? n_tr : 1) * sizeof *dtm);
   size_t *brks = calloc(n_tr ? n_tr : 1, sizeof *brks);
+  uint8_t *deg = calloc(n->n_nodes ? n->n_nodes : 1, 1);
   chunk *ch = NULL;
   int rc = DL_OK;
-  if (!kind || !brk || !mis || !sig || !bet || !rho || !dtm || !brks) {
+  if (!kind || !brk || !mis || !sig || !bet || !rho || !dtm || !brks || !deg) {
     rc = DL_ENOMEM;
     goto done;
+  }
+  for (uint32_t sg = 0; sg < n->n_segs; sg++) {
+    if (deg[n->seg_from[sg]] < 255) deg[n->seg_from[sg]]++;
+    if (deg[n->seg_to[sg]] < 255) deg[n->seg_to[sg]]++;
   }
   for (size_t i = 0; i < N; i++) {
     out->seg[i] = DL_NET_NONE;
@@ -1172,7 +1219,7 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
         if (!ok || (pass > 0 && !redo[r])) continue;
         double r1 = pow(rho[r], dtm[r]);
         model m = {n,    o, sig[r], bet[r], fmax(3.0 * sig[r], 30.0), rho[r], (1 - r1) / (1 + r1),
-                   t, x, y, speed, course, kind};
+                   t, x, y, speed, course, kind, deg};
         size_t nb = 0;
         if (match_chunk(&m, &w, &ch[c], out, &nb, mis, emd)) ok = 0;
 #pragma omp atomic
@@ -1239,7 +1286,7 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
       S->median_dist = median_inplace(mis, k);
     }
 done:
-  free(kind), free(brk), free(mis), free(sig), free(bet), free(rho), free(dtm), free(brks), free(ch);
+  free(kind), free(brk), free(mis), free(sig), free(bet), free(rho), free(dtm), free(brks), free(ch), free(deg);
   if (rc == DL_ENOMEM) return dl_errf(e, DL_ENOMEM, "match: out of memory");
   return rc;
 }
