@@ -16,11 +16,18 @@
 #define STILL_MAX_S 10.0 /* keep an observation at least this often while still */
 #define STOP_MPS 1.0     /* smoothed speed below which the vehicle may be stopped */
 #define STOP_MIN_S 3.0   /* shortest stop held in place */
+#define BOX_M 15.0       /* a junction's box: metres past its node where vehicles rarely stand */
+#define BOX_PRIOR 0.05   /* prior density of a stop inside the box, relative to elsewhere */
 #define KF_STRIDE 24     /* smoother doubles per fix: filtered x[3] P[9], predicted x[3] P[9] */
-#define CONT_WIDEN 1.5
+#define CONT_WIDEN 1.5   /* radius factor for candidates that continue the previous step's */
 #define LIN_GATE 1.0      /* sigmas: a tangent measurement farther than this from the projection is not used */
 #define RHO_START 0.7    /* GPS error AR(1) coefficient per second before it is estimated */
-#define RHO_MAX 0.95   /* radius factor for candidates that continue the previous step's */
+#define RHO_MAX 0.95     /* largest GPS error AR(1) coefficient per second */
+#define SKIP_PEN 5.0     /* log-likelihood cost of dropping an observation between two steps */
+#define SKIP_MAX 4       /* observations in a row that may be bridged when nothing reaches them */
+#define SKIP_S 12.0      /* ... within this many seconds of the last reachable one */
+#define FROM_START UINT32_MAX      /* from[]: first step of a sub-match */
+#define FROM_SKIP (UINT32_MAX - 1) /* from[]: step bridged over (no candidate reachable) */
 
 static const char *const status_names[] = {"matched", "interpolated", "outlier", "unmatched"};
 const char *dl_match_status_name(int s) { return s >= 0 && s < 4 ? status_names[s] : "?"; }
@@ -81,7 +88,10 @@ typedef struct work {
   int16_t *back;     /* [cap*MAXK] previous candidate, -1 = sub-match start */
   uint8_t *via;      /* [cap*MAXK] 1: reached through the graph (not along the same edge) */
   uint32_t *obs;     /* [cap] fix index of step s */
-  int32_t *state;    /* [cap] chosen candidate of step s (index into c) */
+  int32_t *state;    /* [cap] chosen candidate of step s (index into c), -1: bridged over */
+  uint32_t *from;    /* [cap] step the transitions into step s come from, or FROM_START / FROM_SKIP;
+                        a back code >= MAXK is candidate code - MAXK of the step before from[s] */
+  double *shift;     /* [cap] what was subtracted from step s's scores */
   uint32_t *sub;     /* [cap] sub-match of step s */
   double *coord;     /* [cap] route coordinate of each fix in the chunk (NAN: none) */
   int32_t *fsub;     /* [cap] sub-match of each fix (-1: none) */
@@ -101,6 +111,7 @@ static void work_free(work *w) {
   dl_mgraph_free(&w->g);
   dl_net_query_free(&w->q);
   free(w->cstart), free(w->c), free(w->score), free(w->back), free(w->via), free(w->obs), free(w->state);
+  free(w->from), free(w->shift);
   free(w->sub), free(w->coord), free(w->fsub), free(w->noroad), free(w->kf);
   free(w->zraw), free(w->zlin), free(w->sv), free(w->stopk);
   free(w->route), free(w->rcum), free(w->path);
@@ -127,6 +138,8 @@ static int work_reserve(work *w, size_t nfix) {
   bad |= GROW(w->via, c * MAXK);
   bad |= GROW(w->obs, c);
   bad |= GROW(w->state, c);
+  bad |= GROW(w->from, c);
+  bad |= GROW(w->shift, c);
   bad |= GROW(w->sub, c);
   bad |= GROW(w->coord, c);
   bad |= GROW(w->fsub, c);
@@ -163,6 +176,7 @@ typedef struct model {
   double emw;  /* emission weight: (1 - r) / (1 + r), r the error correlation between consecutive fixes */
   const double *t, *x, *y, *speed, *course;
   const uint8_t *kind;
+  const uint8_t *deg;  /* [n_nodes] segments meeting at each node (capped at 255) */
 } model;
 
 /* Angle between two headings in degrees, cos of it. */
@@ -275,8 +289,9 @@ static int on_history(const work *w, size_t s, int ia, uint32_t e) {
   for (int depth = 0; depth < 4 && ia >= 0; depth++) {
     uint32_t c = w->cstart[s] + (uint32_t)ia;
     if (w->c[c].edge == e) return 1;
-    if (s == 0) break;
-    ia = w->back[c], s--;
+    if (w->from[s] >= FROM_SKIP || w->back[c] < 0) break;
+    ia = w->back[c], s = w->from[s];
+    if (ia >= MAXK) ia -= MAXK, s = w->from[s];
   }
   return 0;
 }
@@ -349,94 +364,150 @@ static void order(const double *sc, int nc, int *idx) {
   }
 }
 
-/* Forward Viterbi over the observation steps 0..ns-1; fills score/back/via
- * and sub (sub-match id per step, restarting when no transition exists). */
+/* Transitions from the candidates of step q (their scores plus bias) into
+ * those of step s (only those with open[j] set when open is not NULL),
+ * keeping the best per target in score/back/via; back codes are the
+ * source index plus code0. Returns dt of the step. */
+static double relax(const model *m, work *w, size_t q, size_t s, double bias, int code0, const uint8_t *open) {
+  uint32_t p0 = w->cstart[q], np = w->cstart[q + 1] - p0, c0 = w->cstart[s], nc = w->cstart[s + 1] - c0;
+  double *sc = w->score + c0;
+  int16_t *bk = w->back + c0;
+  uint8_t *via = w->via + c0;
+  const cand *cj = w->c + c0;
+  size_t i0 = w->obs[q], i1 = w->obs[s];
+  double dt = m->t[i1] - m->t[i0];
+  double straight = hypot(m->x[i1] - m->x[i0], m->y[i1] - m->y[i0]);
+  double bound = step_bound(straight, dt);
+  int idx[MAXK];
+  order(w->score + p0, (int)np, idx);
+  for (uint32_t r = 0; r < np; r++) {
+    int i = idx[r];
+    double si = w->score[p0 + i] + bias;
+    /* exact pruning: transitions are <= 0, so a source no better than
+     * every target's current best cannot improve any of them */
+    double worst = INFINITY;
+    for (uint32_t j = 0; j < nc; j++) {
+      double need = sc[j] - cj[j].em;
+      if (need < worst && (!open || open[j])) worst = need;
+    }
+    if (!(si > worst)) break;
+    const cand *a = w->c + p0 + i;
+    int ran = 0;
+    for (uint32_t j = 0; j < nc; j++) {
+      if (open && !open[j]) continue;
+      double pen;
+      int kind;
+      double rd = route_between(m, w, a, &cj[j], bound, straight, q, i, &ran, &pen, &kind);
+      if (!isfinite(rd)) continue;
+      double v = si - fabs(rd - straight) / m->beta - pen + cj[j].em;
+      if (v > sc[j]) sc[j] = v, bk[j] = (int16_t)(code0 + i), via[j] = (uint8_t)kind;
+    }
+  }
+  return dt;
+}
+
+/* Forward Viterbi over the observation steps 0..ns-1; fills score/back/via,
+ * from and sub (sub-match id per step).
+ * A target that no candidate of the previous step reaches may be reached
+ * from the step before it, dropping the previous observation for
+ * SKIP_PEN (only then: as a free choice it would let the path shed
+ * observations that disagree with it at sigma 15 m): otherwise one bad fix
+ * (an outlier a few tens of metres back along the road, or off to the
+ * side) whose candidates the true road cannot reach removes the true road
+ * from every later step while some other road stays reachable, for
+ * example a one-way carriageway beside a one-way side road.
+ * A step that no candidate of the last reachable step p can reach is
+ * bridged over: the next steps take their transitions from p, up to
+ * SKIP_MAX steps within SKIP_S seconds; restarting at such a fix would tie
+ * the new sub-match to its candidates. Only when the bridge fails too does
+ * a new sub-match start, at the first step after p. */
 static uint32_t viterbi(const model *m, work *w, size_t ns) {
   uint32_t nsub = 0;
-  for (size_t s = 0; s < ns; s++) {
+  size_t p = SIZE_MAX;      /* last step with reachable candidates in the current sub-match */
+  size_t forced = SIZE_MAX; /* step where a sub-match must start */
+  size_t s = 0;
+  for (;;) {
+    if (s >= ns) {
+      if (ns == 0 || p == ns - 1) break;
+      s = forced = p + 1; /* bridged steps at the end: a new sub-match at the first */
+    }
     uint32_t c0 = w->cstart[s], nc = w->cstart[s + 1] - c0;
     double *sc = w->score + c0;
     int16_t *bk = w->back + c0;
     uint8_t *via = w->via + c0;
     const cand *cj = w->c + c0;
     int restart = 1;
-    if (s > 0) {
-      uint32_t p0 = w->cstart[s - 1], np = w->cstart[s] - p0;
-      size_t i0 = w->obs[s - 1], i1 = w->obs[s];
-      double dt = m->t[i1] - m->t[i0];
-      double straight = hypot(m->x[i1] - m->x[i0], m->y[i1] - m->y[i0]);
-      double bound = step_bound(straight, dt);
+    if (p != SIZE_MAX && s != forced) {
       for (uint32_t j = 0; j < nc; j++) sc[j] = -INFINITY, bk[j] = -1, via[j] = 0;
-      int idx[MAXK];
-      order(w->score + p0, (int)np, idx);
-      for (uint32_t r = 0; r < np; r++) {
-        int i = idx[r];
-        double si = w->score[p0 + i];
-        /* exact pruning: transitions are <= 0, so a source no better than
-         * every target's current best cannot improve any of them */
-        double worst = INFINITY;
-        for (uint32_t j = 0; j < nc; j++) {
-          double need = sc[j] - cj[j].em;
-          if (need < worst) worst = need;
-        }
-        if (si <= worst) break;
-        const cand *a = w->c + p0 + i;
-        int ran = 0;
-        for (uint32_t j = 0; j < nc; j++) {
-          double pen;
-          int kind;
-          double rd = route_between(m, w, a, &cj[j], bound, straight, s - 1, i, &ran, &pen, &kind);
-          if (!isfinite(rd)) continue;
-          double v = si - fabs(rd - straight) / m->beta - pen + cj[j].em;
-          if (v > sc[j]) sc[j] = v, bk[j] = (int16_t)i, via[j] = (uint8_t)kind;
-        }
-      }
+      double dt = relax(m, w, p, s, 0.0, 0, NULL);
+      uint8_t open[MAXK];
+      int any = 0;
+      for (uint32_t j = 0; j < nc; j++) open[j] = sc[j] == -INFINITY, any |= open[j];
+      /* p's scores are shifted by its best: undo it for the scores of the step before */
+      if (any && w->from[p] < FROM_SKIP) relax(m, w, w->from[p], s, -w->shift[p] - SKIP_PEN, MAXK, open);
       for (uint32_t j = 0; j < nc; j++)
         if (sc[j] > -INFINITY) restart = 0;
+      if (restart) {
+        if (s - p <= SKIP_MAX && dt <= SKIP_S) { /* bridge over step s */
+          w->from[s] = FROM_SKIP, w->sub[s] = nsub - 1;
+          s++;
+          continue;
+        }
+        if (s > p + 1) { /* the bridge failed: start again at the first step after p */
+          s = forced = p + 1;
+          continue;
+        }
+      }
     }
     if (restart) {
       for (uint32_t j = 0; j < nc; j++) sc[j] = cj[j].em, bk[j] = -1, via[j] = 0;
       nsub++;
     }
+    w->from[s] = restart ? FROM_START : (uint32_t)p;
     double best = -INFINITY;
     for (uint32_t j = 0; j < nc; j++)
       if (sc[j] > best) best = sc[j];
     for (uint32_t j = 0; j < nc; j++) sc[j] -= best; /* keep scores near 0 */
+    w->shift[s] = best;
     w->sub[s] = nsub - 1;
 #ifdef DL_MATCH_TRACE
     if (getenv("DLM_DEBUG")) {
       long lo = 0, hi = 0;
       sscanf(getenv("DLM_DEBUG"), "%ld,%ld", &lo, &hi);
       if ((long)w->obs[s] >= lo && (long)w->obs[s] <= hi) {
-        fprintf(stderr, "fix %u rs=%d sig=%.1f beta=%.1f:", w->obs[s], restart, m->sigma, m->beta);
+        fprintf(stderr, "fix %u rs=%d from=%u sig=%.1f beta=%.1f:", w->obs[s], restart, w->from[s], m->sigma, m->beta);
         for (uint32_t j = 0; j < nc; j++)
-          fprintf(stderr, " [%u%c d=%.1f em=%.2f sc=%.2f b=%d]", m->n->edge_seg[cj[j].edge], m->n->edge_dir[cj[j].edge] ? '-' : '+',
+          fprintf(stderr, " [%u%c p=%.1f d=%.1f em=%.2f sc=%.2f b=%d]", m->n->edge_seg[cj[j].edge], m->n->edge_dir[cj[j].edge] ? '-' : '+', cj[j].pos,
                   cj[j].dist, cj[j].em, sc[j], bk[j]);
         fprintf(stderr, "\n");
       }
     }
 #endif
+    p = s++;
   }
   return nsub;
 }
 
-/* Backtracks every sub-match: state[s] = chosen candidate (absolute index). */
+/* Backtracks every sub-match: state[s] = chosen candidate (absolute index),
+ * -1 for a bridged step. */
 static void backtrack(work *w, size_t ns) {
   size_t s = ns;
   while (s > 0) {
-    size_t e = s - 1;
-    uint32_t c0 = w->cstart[e], nc = w->cstart[e + 1] - c0;
-    int best = 0;
+    size_t k = s - 1; /* the last step of a sub-match is never bridged */
+    uint32_t c0 = w->cstart[k], nc = w->cstart[k + 1] - c0;
+    int cur = 0;
     for (uint32_t j = 1; j < nc; j++)
-      if (w->score[c0 + j] > w->score[c0 + best]) best = (int)j;
-    int cur = best;
-    for (size_t k = e + 1; k-- > 0;) {
+      if (w->score[c0 + j] > w->score[c0 + cur]) cur = (int)j;
+    for (;;) {
       w->state[k] = (int32_t)(w->cstart[k] + (uint32_t)cur);
       int b = w->back[w->cstart[k] + (uint32_t)cur];
-      s = k;
-      if (b < 0) break;
-      cur = b;
+      uint32_t pk = w->from[k];
+      if (b < 0 || pk >= FROM_SKIP) break;
+      if (b >= MAXK) b -= MAXK, pk = w->from[pk]; /* the previous observation was dropped */
+      for (size_t d = pk + 1; d < k; d++) w->state[d] = -1;
+      k = pk, cur = b;
     }
+    s = k;
   }
 }
 
@@ -680,6 +751,35 @@ static void kf_rts(const model *m, work *w, size_t f, size_t nf, double *z, doub
   }
 }
 
+static double norm_cdf(double a) { return 0.5 * erfc(-a * M_SQRT1_2); }
+
+/* Position of a stop whose measurements average mu (standard error sd)
+ * along the route: vehicles wait before a junction (a node where three or
+ * more segments meet), not inside it, so the BOX_M metres past a junction
+ * node have prior density BOX_PRIOR. When the part before the nearest
+ * junction holds most posterior mass, the stop is placed at the posterior
+ * mean there (a normal truncated at the node); otherwise at mu. Without
+ * this, GPS noise puts about half the stops that are a few metres before a
+ * junction onto the road after it. */
+static double stop_place(const model *m, const work *w, double mu, double sd) {
+  const dl_net *n = m->n;
+  double qj = NAN; /* the junction nearest before mu within BOX_M, else the first one after it */
+  for (size_t k = 1; k < w->rn; k++) {
+    double q = w->rcum[k];
+    if (q < mu - BOX_M) continue;
+    if (q > mu + 4.0 * sd) break;
+    if (m->deg[n->edge_from[w->route[k]]] < 3) continue;
+    qj = q;
+    if (q >= mu) break;
+  }
+  if (!isfinite(qj) || !(sd > 0)) return mu;
+  double a = (qj - mu) / sd, b = (qj + BOX_M - mu) / sd;
+  double pa = norm_cdf(a), pb = norm_cdf(b);
+  if (!(pa >= BOX_PRIOR * (pb - pa) && pa >= 1.0 - pb && pa > 1e-12)) return mu;
+  double phi = exp(-0.5 * a * a) / sqrt(2.0 * M_PI);
+  return fmin(mu - sd * phi / pa, qj);
+}
+
 /* Smooths the route coordinates z of fixes f .. f+nf-1 (NAN = no
  * measurement): a constant-velocity smoother; then every stretch where the
  * smoothed speed stays below STOP_MPS for STOP_MIN_S is a stop, held at the
@@ -706,7 +806,10 @@ static void smooth(const model *m, work *w, size_t f, size_t nf, double *z, doub
     for (size_t k = k0; k < k1; k++)
       if (isfinite(zr[k])) sum += zr[k], cnt++;
     if (cnt >= 2 && m->t[f + k1 - 1] - m->t[f + k0] >= STOP_MIN_S) {
-      for (size_t k = k0; k < k1; k++) zr[k] = sum / (double)cnt, sv[k] = NAN; /* NAN marks the stop */
+      /* the mean of cnt measurements with AR(1) errors: about cnt * emw independent ones */
+      double sd = sqrt(R / fmax(1.0, (double)cnt * m->emw));
+      double at = stop_place(m, w, sum / (double)cnt, sd);
+      for (size_t k = k0; k < k1; k++) zr[k] = at, sv[k] = NAN; /* NAN marks the stop */
       stops = 1;
     }
     k0 = k1;
@@ -773,6 +876,9 @@ static int match_chunk(const model *m, work *w, const chunk *ch, dl_match_out *o
     viterbi(m, w, ns);
     backtrack(w, ns);
   }
+  /* a bridged observation is placed like an outlier: by the smoother, no measurement */
+  for (size_t s = 0; s < ns; s++)
+    if (w->state[s] < 0) w->noroad[w->obs[s] - a] = 1;
   /* restarts inside the core are breaks (hard breaks are counted per trace) */
   for (size_t s = 1; s < ns; s++)
     if (w->sub[s] != w->sub[s - 1] && w->obs[s] >= ch->c0 && w->obs[s] < ch->c1 &&
@@ -800,11 +906,13 @@ static int match_chunk(const model *m, work *w, const chunk *ch, dl_match_out *o
     double cprev = cur.pos;
     w->coord[w->obs[s0] - a] = cprev;
     for (size_t s = s0; s < s1; s++)
-      if (w->obs[s] >= ch->c0 && w->obs[s] < ch->c1) emd[w->obs[s]] = w->c[w->state[s]].dist;
-    for (size_t s = s0 + 1; s < s1; s++) {
+      if (w->state[s] >= 0 && w->obs[s] >= ch->c0 && w->obs[s] < ch->c1) emd[w->obs[s]] = w->c[w->state[s]].dist;
+    for (size_t s = s0 + 1, sp = s0; s < s1; s++) {
+      if (w->state[s] < 0) continue;
       const cand *cc = w->c + w->state[s];
       uint8_t via = w->via[w->state[s]];
-      size_t i0 = w->obs[s - 1], i1 = w->obs[s];
+      size_t i0 = w->obs[sp], i1 = w->obs[s];
+      sp = s;
       double straight = hypot(m->x[i1] - m->x[i0], m->y[i1] - m->y[i0]);
       double q;
       if (route_step(m, w, &ri, &cur, cc, via, step_bound(straight, m->t[i1] - m->t[i0]), &q)) return DL_ENOMEM;
@@ -1004,11 +1112,16 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
   double *bet = malloc((n_tr ? n_tr : 1) * sizeof *bet);
   double *rho = malloc((n_tr ? n_tr : 1) * sizeof *rho), *dtm = malloc((n_tr ? n_tr : 1) * sizeof *dtm);
   size_t *brks = calloc(n_tr ? n_tr : 1, sizeof *brks);
+  uint8_t *deg = calloc(n->n_nodes ? n->n_nodes : 1, 1);
   chunk *ch = NULL;
   int rc = DL_OK;
-  if (!kind || !brk || !mis || !sig || !bet || !rho || !dtm || !brks) {
+  if (!kind || !brk || !mis || !sig || !bet || !rho || !dtm || !brks || !deg) {
     rc = DL_ENOMEM;
     goto done;
+  }
+  for (uint32_t sg = 0; sg < n->n_segs; sg++) {
+    if (deg[n->seg_from[sg]] < 255) deg[n->seg_from[sg]]++;
+    if (deg[n->seg_to[sg]] < 255) deg[n->seg_to[sg]]++;
   }
   for (size_t i = 0; i < N; i++) {
     out->seg[i] = DL_NET_NONE;
@@ -1106,7 +1219,7 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
         if (!ok || (pass > 0 && !redo[r])) continue;
         double r1 = pow(rho[r], dtm[r]);
         model m = {n,    o, sig[r], bet[r], fmax(3.0 * sig[r], 30.0), rho[r], (1 - r1) / (1 + r1),
-                   t, x, y, speed, course, kind};
+                   t, x, y, speed, course, kind, deg};
         size_t nb = 0;
         if (match_chunk(&m, &w, &ch[c], out, &nb, mis, emd)) ok = 0;
 #pragma omp atomic
@@ -1173,7 +1286,7 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
       S->median_dist = median_inplace(mis, k);
     }
 done:
-  free(kind), free(brk), free(mis), free(sig), free(bet), free(rho), free(dtm), free(brks), free(ch);
+  free(kind), free(brk), free(mis), free(sig), free(bet), free(rho), free(dtm), free(brks), free(ch), free(deg);
   if (rc == DL_ENOMEM) return dl_errf(e, DL_ENOMEM, "match: out of memory");
   return rc;
 }

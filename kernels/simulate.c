@@ -13,6 +13,9 @@
 #define STEPS_PER_S 10
 #define AHEAD_M 2000.0  /* route kept planned this far ahead of the vehicle */
 #define CORNER_L 12.0   /* m: corner radius scale at a junction */
+#define STOP_LINE_MIN_M 2.0 /* a stop is this far before its junction ... */
+#define STOP_LINE_MAX_M 8.0 /* ... up to this */
+#define STOP_EDGE_MIN_M 20.0 /* no stop on a shorter incoming edge */
 
 void dl_sim_params_default(dl_sim_params *p) {
   memset(p, 0, sizeof *p);
@@ -202,6 +205,26 @@ static int add_constraint(drive *d, double s, double v, double dwell) {
   return 0;
 }
 
+/* Inserts a stop of dwell seconds at route position s among the
+ * constraints already planned (the corners of the edge it lies on may lie
+ * beyond it), keeping them in order. */
+static int add_stop(drive *d, double s, double dwell) {
+  size_t i = d->nc;
+  while (i > 0 && d->c_s[i - 1] > s) i--;
+  if (i > 0 && d->c_s[i - 1] >= s - 1e-9) { /* same place: a stop */
+    d->c_v[i - 1] = 0;
+    if (dwell > d->c_dwell[i - 1]) d->c_dwell[i - 1] = dwell;
+    return 0;
+  }
+  size_t tail = d->nc - i;
+  if (add_constraint(d, INFINITY, 0, 0)) return -1; /* room for one more */
+  memmove(d->c_s + i + 1, d->c_s + i, tail * sizeof *d->c_s);
+  memmove(d->c_v + i + 1, d->c_v + i, tail * sizeof *d->c_v);
+  memmove(d->c_dwell + i + 1, d->c_dwell + i, tail * sizeof *d->c_dwell);
+  d->c_s[i] = s, d->c_v[i] = 0, d->c_dwell[i] = dwell;
+  return 0;
+}
+
 /* Appends edge k to the route with its junction and corner constraints. */
 static int append_edge(drive *d, uint32_t k) {
   const dl_net *n = d->n;
@@ -228,8 +251,14 @@ static int append_edge(drive *d, uint32_t k) {
     if (uturn) {
       v = 0, dwell = 2.0;
     } else if (d->deg[node] >= 3 && dl_rng_uniform(&d->rs) < p->stop_prob) {
-      v = 0;
-      dwell = p->stop_min_s + (p->stop_max_s - p->stop_min_s) * dl_rng_uniform(&d->rs);
+      /* stop a few metres before the junction, on the road coming into it
+       * (where real vehicles wait for the light); not on a short connector */
+      double wait = p->stop_min_s + (p->stop_max_s - p->stop_min_s) * dl_rng_uniform(&d->rs);
+      double back = STOP_LINE_MIN_M + (STOP_LINE_MAX_M - STOP_LINE_MIN_M) * dl_rng_uniform(&d->rs);
+      if (n->edge_len[prev] >= STOP_EDGE_MIN_M) {
+        if (add_stop(d, d->len - back, wait)) return -1;
+        d->n_stops++;
+      }
     }
     if (dwell > 0) d->n_stops++;
     if (add_constraint(d, d->len, v, dwell)) return -1;

@@ -570,6 +570,42 @@ static void matcher_stop_before_a_corner_is_not_pulled_to_it(void **state) {
   dl_netbuf_free(&f.nb);
 }
 
+/* One bad fix while driving a one-way side road beside a one-way main
+ * carriageway that cannot be reached back from: 40 m to the far side of
+ * the main road (its only candidate is the main road, which the lattice
+ * reaches along itself), and, with the roads 40 m apart, 25 m beyond it
+ * (nothing reaches its candidates). Neither may move the rest of the drive
+ * onto the main road or break the match: the fix is dropped and placed on
+ * the side road by time. */
+static void matcher_one_bad_fix_does_not_lock_onto_the_parallel_road(void **state) {
+  (void)state;
+  static const double sep[2] = {18, 40}, bad_y[2] = {-40, -25};
+  for (int v = 0; v < 2; v++) {
+    /* main road A: (0,0) -> (200,0) -> (1500,0); side road B leaves it at
+     * x 200: (200,0) -> (260,sep) -> (1500,sep); both one-way eastbound */
+    double x[5] = {0, 200, 1500, 260, 1500}, y[5] = {0, 0, 0, sep[v], sep[v]};
+    static const uint64_t ws[4] = {0, 2, 4, 7};
+    static const int64_t wn[7] = {0, 1, 1, 2, 1, 3, 4};
+    netfix f;
+    build_oneways(&f, 5, x, y, 3, ws, wn);
+    run r;
+    run_alloc(&r, 80);
+    for (size_t i = 0; i < r.n; i++) r.t[i] = (double)i, r.x[i] = 300 + 10.0 * (double)i, r.y[i] = sep[v] + 1;
+    r.y[40] = bad_y[v];
+    assert_int_equal(run_match(f.n, &r, NULL), DL_OK);
+    uint32_t side = seg_at(f.n, 1000, sep[v]);
+    assert_int_equal(r.sum.breaks, 0);
+    for (size_t i = 0; i < r.n; i++) {
+      if (r.o.seg[i] != side) print_message("variant %d fix %zu on segment %u\n", v, i, r.o.seg[i]);
+      assert_int_equal(r.o.seg[i], side);
+      assert_int_equal(r.o.status[i], i == 40 ? DL_MATCH_INTERPOLATED : DL_MATCH_MATCHED);
+    }
+    assert_true(fabs(r.o.mx[40] - 700) < 1.0);
+    run_free(&r);
+    dl_netbuf_free(&f.nb);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(matcher_matches_straight_drive_exactly),
@@ -588,6 +624,7 @@ int main(void) {
       cmocka_unit_test(graph_turns_sum_deflections_along_the_path),
       cmocka_unit_test(matcher_estimates_error_correlation),
       cmocka_unit_test(matcher_turn_cost_keeps_the_parallel_road_at_sigma_15),
+      cmocka_unit_test(matcher_one_bad_fix_does_not_lock_onto_the_parallel_road),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -550,6 +550,28 @@ static void simulate_refuses_bad_input(void **state) {
   assert_non_null(strstr(e.msg, "no drivable loop"));
 }
 
+static void stops_wait_before_the_junction_on_the_incoming_road(void **state) {
+  world *w = *state;
+  const dl_sim *s = &w->s;
+  const dl_net *n = &w->n;
+  size_t stops = 0;
+  for (size_t j = 1; j < s->n_sec; j++) {
+    if (!(s->speed[j] == 0 && s->speed[j - 1] > 0)) continue;
+    size_t k = j;
+    while (k < s->n_sec && s->speed[k] == 0) k++;
+    if (k - j < 4) continue; /* a U-turn waits 2 s at its node */
+    /* a junction stop: 2-8 m before the end of the edge it is on, which is at least 20 m long */
+    uint32_t e = s->edge[j];
+    double L = n->edge_len[e], pos = n->edge_dir[e] ? L - s->offset[j] : s->offset[j];
+    if (!(L - pos >= 2.0 - 1e-6 && L - pos <= 8.0 + 1e-6 && L >= 20.0))
+      print_message("stop at second %zu: %.2f m before the end of a %.1f m edge\n", j, L - pos, L);
+    assert_true(L - pos >= 2.0 - 1e-6 && L - pos <= 8.0 + 1e-6 && L >= 20.0);
+    for (size_t q = j; q < k; q++) assert_int_equal(s->seg[q], s->seg[j]); /* put while it waits */
+    stops++;
+  }
+  assert_true(stops >= 10);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(route_matches_brute_force),
@@ -557,6 +579,7 @@ int main(void) {
       cmocka_unit_test(simulate_is_deterministic),
       cmocka_unit_test(speed_profile_respects_limits),
       cmocka_unit_test(truth_points_lie_on_their_segment),
+      cmocka_unit_test(stops_wait_before_the_junction_on_the_incoming_road),
       cmocka_unit_test(route_prefers_undriven_roads),
       cmocka_unit_test(gps_noise_has_configured_sigma_through_nmea),
       cmocka_unit_test(tyre_excess_follows_v_cubed_and_calibration),
