@@ -64,6 +64,9 @@ dl_format dl_format_detect(const char *path, dl_err *e) {
   buf[n] = '\0';
   if (n >= 8 && !memcmp(buf, "DLNET", 5)) return DL_FMT_NETWORK;
   if (has_suffix(path, ".osm.pbf") || has_suffix(path, ".pbf")) return DL_FMT_OSM;
+  /* an INI manifest may mention instruments in its comments: decide it first */
+  if (has_suffix(path, ".ini") || contains(buf, n, "\n[run]") || !strncmp(buf, "[run]", 5))
+    return DL_FMT_MANIFEST;
   if (contains(buf, n, "TrakPro") || contains(buf, n, "DustTrak")) return DL_FMT_DUSTTRAK;
   if (contains(buf, n, "<gpx")) return DL_FMT_GPX;
   if (contains(buf, n, "<osm")) return DL_FMT_OSM;
@@ -77,7 +80,6 @@ dl_format dl_format_detect(const char *path, dl_err *e) {
   if (contains(buf, n, "\"class\":\"TPV\"") || contains(buf, n, "\"class\": \"TPV\"") ||
       contains(buf, n, "\"class\":\"VERSION\""))
     return DL_FMT_GPSD_JSON;
-  if (has_suffix(path, ".ini")) return DL_FMT_MANIFEST;
   /* CSV: a header line naming time and lat/lon is GPS; otherwise an
    * instrument table. */
   const char *p = buf;
@@ -97,7 +99,6 @@ dl_format dl_format_detect(const char *path, dl_err *e) {
     if (strstr(head, "lat") && strstr(head, "lon")) return DL_FMT_GPS_CSV;
     return DL_FMT_INST_CSV;
   }
-  if (contains(buf, n, "[run]")) return DL_FMT_MANIFEST;
   dl_errf(e, DL_EFORMAT,
           "%s: unrecognised format (expected NMEA, gpsd JSON, GPX, PLT, CSV, "
           "DustTrak export, manifest or OSM)",

@@ -8,6 +8,7 @@
 
 #include "dl_cli.h"
 #include "dl_io.h"
+#include "manifest.h"
 
 static const char *const HELP =
     "usage: dustload inspect [options] FILE...\n"
@@ -16,7 +17,7 @@ static const char *const HELP =
     "Detects each file's format and prints: records, accepted and rejected lines\n"
     "by reason (with the first rejected line numbers), UTC time span, sampling\n"
     "rate, gaps over 5 s (or 1.5 declared log intervals), bounding box and distance driven (GPS), channels and\n"
-    "value ranges (instruments).\n\n"
+    "value ranges (instruments). A run manifest is validated and summarised.\n\n"
     "GPS formats: NMEA 0183, gpsd JSON (gpspipe -w), gpsd://HOST:PORT (live),\n"
     "GPX 1.0/1.1, GeoLife PLT, CSV (time,lat,lon[,speed,course]).\n"
     "Instrument formats: TSI TrakPro DustTrak export, CSV with a header.\n\n"
@@ -290,6 +291,25 @@ int dl_cmd_inspect(int argc, char **argv) {
               dl_format_name(f), mode == 'f' ? "--fixes" : "--samples",
               mode == 'f' ? "GPS" : "instrument");
       if (!worst) worst = EX_DATAERR;
+    } else if (f == DL_FMT_MANIFEST && !mode) {
+      dl_manifest m;
+      if (dl_manifest_read(path, &m, &e) != DL_OK) {
+        int ex = dl_cli_fail("inspect", &e);
+        if (!worst) worst = ex;
+        continue;
+      }
+      printf("%s\n  format:     manifest (valid)\n  run:        %s%s%s\n", path, m.run_id,
+             m.vehicle[0] ? ", vehicle " : "", m.vehicle);
+      printf("  network:    %s\n", m.network ? m.network : "(none: run skips matching unless --network)");
+      for (int g = 0; g < m.ngps; g++)
+        printf("  gps:        %s (%s)\n", m.gps[g].path,
+               m.gps[g].format ? dl_format_name(m.gps[g].format) : "detect");
+      for (int k = 0; k < m.ninst; k++)
+        printf("  instrument: %-10s %-10s %s%s%s\n", m.inst[k].name, dl_role_name(m.inst[k].role),
+               m.inst[k].path, m.inst[k].channel ? " channel " : "",
+               m.inst[k].channel ? m.inst[k].channel : "");
+      if (m.tags) printf("  tags:       %s\n", m.tags);
+      dl_manifest_free(&m);
     } else {
       printf("%s\n  format:     %s (no summary for this kind of file)\n", path, dl_format_name(f));
     }
