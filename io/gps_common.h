@@ -60,6 +60,24 @@ static inline int gps_time_order(const dl_fixes *f, size_t first, double t) {
   return -1;
 }
 
+/* Appends an accepted fix (time, position, source line; other columns
+ * unknown) and counts it. Returns its row, or -1 with e filled when memory
+ * runs out. */
+static inline long gps_push(dl_fixes *out, dl_rejects *rej, double t, double lat, double lon,
+                            uint64_t line, const char *path, dl_err *e) {
+  long i = dl_fixes_push(out);
+  if (i < 0) {
+    dl_errf(e, DL_ENOMEM, "%s:%llu: out of memory", path, (unsigned long long)line);
+    return -1;
+  }
+  out->t[i] = t;
+  out->lat[i] = lat;
+  out->lon[i] = lon;
+  out->line[i] = line;
+  rej->accepted++;
+  return i;
+}
+
 /* gpsd's fix status (STATUS_* in gps.h) as a GGA fix quality. */
 static inline int gps_quality_from_gpsd(int mode, int status) {
   if (mode < 2) return 0;

@@ -154,20 +154,15 @@ int dl_read_gps_csv(const char *path, const dl_gps_opts *o, dl_fixes *out,
       dl_reject(rej, bad, ln);
       continue;
     }
-    long i = dl_fixes_push(out);
+    long i = gps_push(out, rej, t, lat, lon, ln, path, e);
     if (i < 0) {
-      rc = dl_errf(e, DL_ENOMEM, "%s:%llu: out of memory", path, (unsigned long long)ln);
+      rc = DL_ENOMEM;
       goto done;
     }
-    out->t[i] = t;
-    out->lat[i] = lat;
-    out->lon[i] = lon;
     out->speed[i] = opt[C_SPEED];
     out->course[i] = opt[C_COURSE] == 360 ? 0 : opt[C_COURSE];
     out->hdop[i] = opt[C_HDOP];
     if (isfinite(opt[C_QUAL])) out->quality[i] = (int8_t)opt[C_QUAL];
-    out->line[i] = ln;
-    rej->accepted++;
   }
   if (rc < 0) goto done;
   rc = DL_OK;

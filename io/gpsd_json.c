@@ -105,21 +105,16 @@ int dl_read_gpsd_json(const char *path, const dl_gps_opts *o, dl_fixes *out,
       dl_reject(rej, why, ln);
       continue;
     }
-    long i = dl_fixes_push(out);
+    long i = gps_push(out, rej, t, lat, lon, ln, path, e);
     if (i < 0) {
-      rc = dl_errf(e, DL_ENOMEM, "%s:%llu: out of memory", path, (unsigned long long)ln);
+      rc = DL_ENOMEM;
       goto done;
     }
-    out->t[i] = t;
-    out->lat[i] = lat;
-    out->lon[i] = lon;
     out->speed[i] = speed >= 0 ? speed : NAN;
     out->course[i] = track >= 0 && track <= 360 ? fmod(track, 360.0) : NAN;
     out->hdop[i] = sky_hdop;
     out->nsat[i] = (int8_t)sky_used;
     out->quality[i] = (int8_t)gps_quality_from_gpsd((int)mode, isfinite(status) ? (int)status : 1);
-    out->line[i] = ln;
-    rej->accepted++;
   }
   if (rc < 0) goto done;
   if (!r.lineno)

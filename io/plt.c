@@ -84,16 +84,11 @@ int dl_read_plt(const char *path, const dl_gps_opts *o, dl_fixes *out,
       dl_reject(rej, why, ln);
       continue;
     }
-    long x = dl_fixes_push(out);
+    long x = gps_push(out, rej, t, lat, lon, ln, path, e);
     if (x < 0) {
-      rc = dl_errf(e, DL_ENOMEM, "%s:%llu: out of memory", path, (unsigned long long)ln);
+      rc = DL_ENOMEM;
       goto done;
     }
-    out->t[x] = t;
-    out->lat[x] = lat;
-    out->lon[x] = lon;
-    out->line[x] = ln;
-    rej->accepted++;
   }
   if (rc < 0) goto done;
   rc = r.lineno ? DL_OK : dl_errf(e, DL_ENODATA, "%s: empty file", path);
