@@ -192,6 +192,12 @@ typedef struct state {
   int oom;
   uint32_t date_v;  /* ddmmyy of the last RMC date converted, or UINT32_MAX */
   int64_t date_day; /* its day number */
+  /* the fast path's last time and coordinate fields as written, and their
+   * values: the GGA of an epoch usually repeats its RMC's text exactly */
+  unsigned tod_len, coord_len; /* bytes, with the trailing ','; 0: none */
+  int64_t tod_ns;
+  double coord_lat, coord_lon;
+  char tod_txt[16], coord_txt[48];
 } state;
 
 static void epoch_start(state *st, int64_t tod, uint64_t line) {
@@ -721,6 +727,37 @@ static inline const char *fast_tod(const char *p, int64_t *ns) {
   return p + 1;
 }
 
+/* Whether the len (1..48) bytes at a equal those at b; may read 48 bytes
+ * of each. */
+static inline int same_text(const char *a, const char *b, unsigned len) {
+#ifdef HAVE_SSE2
+  uint64_t m = 0;
+  for (int j = 0; j < 3; j++) {
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(a + 16 * j));
+    __m128i y = _mm_loadu_si128((const __m128i *)(const void *)(b + 16 * j));
+    m |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, y)) << (16 * j);
+  }
+  return (~m & ((1ULL << len) - 1)) == 0;
+#else
+  return memcmp(a, b, len) == 0;
+#endif
+}
+
+/* fast_tod, through the last time field read when the text repeats. */
+static inline const char *cached_tod(state *st, const char *p, int64_t *ns) {
+  if (st->tod_len && same_text(p, st->tod_txt, st->tod_len)) {
+    *ns = st->tod_ns;
+    return p + st->tod_len;
+  }
+  const char *q = fast_tod(p, ns);
+  if (q && q - p <= 16) {
+    memcpy(st->tod_txt, p, 16); /* the line is followed by readable bytes */
+    st->tod_len = (unsigned)(q - p);
+    st->tod_ns = *ns;
+  }
+  return q;
+}
+
 /* "ddmm.mmmm,H," with pos/neg the hemisphere letters; same arithmetic as
  * parse_coord. The byte after the second ',' or NULL. */
 static inline const char *fast_coord(const char *p, double *deg, char pos, char neg) {
@@ -739,6 +776,25 @@ static inline const char *fast_coord(const char *p, double *deg, char pos, char 
   double x = (double)d + ((double)m * pow10_tab[k] + (double)f) / (60.0 * pow10_tab[k]);
   *deg = q[1] == neg ? -x : x;
   return q + 3;
+}
+
+/* Latitude and longitude fields, through the last pair read when the text
+ * repeats. */
+static inline const char *cached_coords(state *st, const char *p, double *lat, double *lon) {
+  if (st->coord_len && same_text(p, st->coord_txt, st->coord_len)) {
+    *lat = st->coord_lat;
+    *lon = st->coord_lon;
+    return p + st->coord_len;
+  }
+  const char *q = fast_coord(p, lat, 'N', 'S');
+  if (q) q = fast_coord(q, lon, 'E', 'W');
+  if (q && q - p <= 48) {
+    memcpy(st->coord_txt, p, 48);
+    st->coord_len = (unsigned)(q - p);
+    st->coord_lat = *lat;
+    st->coord_lon = *lon;
+  }
+  return q;
 }
 
 /* Unsigned decimal or empty field, ended by ',' or by end: value (NAN when
@@ -778,11 +834,11 @@ static inline const char *fast_int(const char *p, int *v) {
 static int fast_rmc(state *st, const char *p, const char *end, uint64_t line) {
   int64_t tod;
   double lat, lon, spd, crs;
-  p = fast_tod(p, &tod);
+  p = cached_tod(st, p, &tod);
   if (!p || p[1] != ',') return -1;
   char status = p[0];
-  if (status == ',' || !(p = fast_coord(p + 2, &lat, 'N', 'S')) ||
-      !(p = fast_coord(p, &lon, 'E', 'W')) || !(p = fast_num(p, end, &spd)) || p > end ||
+  if (status == ',' || !(p = cached_coords(st, p + 2, &lat, &lon)) ||
+      !(p = fast_num(p, end, &spd)) || p > end ||
       !(p = fast_num(p, end, &crs)) || p > end)
     return -1;
   uint64_t w = load8(p);
@@ -818,8 +874,8 @@ static int fast_gga(state *st, const char *p, const char *end, uint64_t line) {
   int64_t tod;
   double lat, lon, hdop;
   int q = -1, ns = -1;
-  if (!(p = fast_tod(p, &tod)) || !(p = fast_coord(p, &lat, 'N', 'S')) ||
-      !(p = fast_coord(p, &lon, 'E', 'W')) || !(p = fast_int(p, &q)) || !(p = fast_int(p, &ns)) ||
+  if (!(p = cached_tod(st, p, &tod)) || !(p = cached_coords(st, p, &lat, &lon)) ||
+      !(p = fast_int(p, &q)) || !(p = fast_int(p, &ns)) ||
       !fast_num(p, end, &hdop))
     return -1;
   gga_apply(st, line, tod, 1, 1, lat, lon, q, ns, hdop);
