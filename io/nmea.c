@@ -190,7 +190,8 @@ typedef struct state {
   int64_t last_tod; /* ns of the day of the last timed sentence, -1 none */
   epoch ep;
   int oom;
-  uint32_t date_v;  /* ddmmyy of the last RMC date converted, or UINT32_MAX */
+  uint64_t date_txt; /* "ddmmyy," of the last RMC date converted, or
+                      * UINT64_MAX (no 7 bytes read as it) */
   int64_t date_day; /* its day number */
   /* the fast path's last time and coordinate fields as written, and their
    * values: the GGA of an epoch usually repeats its RMC's text exactly */
@@ -261,7 +262,7 @@ static void epoch_flush(state *st) {
  * differs, and advances a known date when the clock wraps past midnight
  * (a backwards step of more than 12 h; smaller steps are receiver replays
  * or glitches, not a new day). */
-static void timed(state *st, int64_t tod, uint64_t line) {
+static inline void timed(state *st, int64_t tod, uint64_t line) {
   if (st->ep.active && st->ep.tod == tod) return;
   epoch_flush(st);
   if (st->day != INT64_MIN && st->last_tod >= 0 && tod < st->last_tod - NS_PER_DAY / 2)
@@ -842,16 +843,17 @@ static int fast_rmc(state *st, const char *p, const char *end, uint64_t line) {
       !(p = fast_num(p, end, &crs)) || p > end)
     return -1;
   uint64_t w = load8(p);
-  if (lead_digits(w) < 6 || p[6] != ',') return -1;
-  uint32_t v = digits_value(w, 6);
   int64_t day = INT64_MIN;
-  if (v == st->date_v) {
-    day = st->date_day; /* same date as the last RMC: skip the calendar */
+  if ((w & 0x00FFFFFFFFFFFFFFULL) == st->date_txt) {
+    day = st->date_day; /* "ddmmyy," as in the last RMC: skip the calendar */
+  } else if (lead_digits(w) < 6 || p[6] != ',') {
+    return -1;
   } else {
+    uint32_t v = digits_value(w, 6);
     unsigned dd = v / 10000, mo = v / 100 % 100, yy = v % 100;
     if (dd >= 1 && dd <= 31 && mo >= 1 && mo <= 12) {
       day = dl_days_from_civil(yy < 80 ? 2000 + yy : 1900 + yy, mo, dd);
-      st->date_v = v;
+      st->date_txt = w & 0x00FFFFFFFFFFFFFFULL;
       st->date_day = day;
     }
   }
@@ -1101,7 +1103,7 @@ int dl_read_nmea_impl(const char *path, const dl_gps_opts *o, dl_fixes *out,
   st.rej = rej;
   st.day = INT64_MIN;
   st.last_tod = -1;
-  st.date_v = UINT32_MAX;
+  st.date_txt = UINT64_MAX;
   /* room for the fixes up front (a fix takes 140 bytes or more of a
    * typical log), so the columns are not copied while growing */
   struct stat sb;
