@@ -682,12 +682,14 @@ static inline uint64_t load8(const char *p) {
 }
 
 /* Leading decimal digits among the bytes of w (first byte lowest), 0..8.
- * A byte is a digit when its high nibble is 3 both before and after adding
- * 6; carries only run upwards from a non-digit, past the first one. */
+ * After XOR with '0' a digit is 0..9: a byte of 10 or more gets its top bit
+ * from adding 0x76, one of 0x80 or more has it already. Carries only run
+ * upwards from a non-digit, past the first one. */
 static inline int lead_digits(uint64_t w) {
-  const uint64_t hi = 0xF0F0F0F0F0F0F0F0ULL, d0 = 0x3030303030303030ULL;
-  uint64_t x = ((w & hi) ^ d0) | (((w + 0x0606060606060606ULL) & hi) ^ d0);
-  return x ? __builtin_ctzll(x) >> 3 : 8;
+  const uint64_t ones = 0x0101010101010101ULL;
+  uint64_t x = w ^ (ones * '0');
+  uint64_t nd = ((x + ones * 0x76) | x) & (ones * 0x80);
+  return nd ? __builtin_ctzll(nd) >> 3 : 8;
 }
 
 /* Value of the first n (1..8) bytes of w, all digits: shifted up so the
