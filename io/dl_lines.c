@@ -6,7 +6,42 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+/* Maps a large regular file, so that lines are read in place. The mapped
+ * part ends just after the last '\n' that leaves DL_LINES_PAD bytes of the
+ * file after it (wide loads past a line stay inside the file even when its
+ * size is a multiple of the page size); the rest is read() into the buffer
+ * as for a pipe. Any failure leaves the file to read(). */
+static void try_map(dl_lines *r) {
+  struct stat sb;
+  if (fstat(r->fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size < (off_t)DL_LINES_MAPMIN ||
+      (uint64_t)sb.st_size > (uint64_t)SIZE_MAX / 2)
+    return;
+  size_t len = (size_t)sb.st_size;
+  void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, r->fd, 0);
+  if (m == MAP_FAILED) return;
+  (void)madvise(m, len, MADV_SEQUENTIAL);
+  const char *p = m;
+  size_t end = len - DL_LINES_PAD;
+  const char *nl = p + end;
+  while (nl > p && nl[-1] != '\n') nl--;
+  nl = nl > p ? nl - 1 : NULL;
+  size_t start = len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+  if (!nl || (size_t)(nl - p) + 1 <= start ||
+      lseek(r->fd, (off_t)(nl - p) + 1, SEEK_SET) < 0) {
+    munmap(m, len);
+    return;
+  }
+  r->map = p;
+  r->map_len = len;
+  r->mpos = start;
+  r->bytes = start;
+  r->mend = (size_t)(nl - p) + 1;
+  r->first = 0; /* the byte-order mark is behind us */
+}
 
 int dl_lines_open(dl_lines *r, const char *path, dl_err *e) {
   memset(r, 0, sizeof *r);
@@ -28,6 +63,7 @@ int dl_lines_open(dl_lines *r, const char *path, dl_err *e) {
     return dl_errf(e, DL_ENOMEM, "%s: out of memory", path);
   }
   r->first = 1;
+  if (r->fd > 0) try_map(r);
   return DL_OK;
 }
 
@@ -64,6 +100,24 @@ static int refill(dl_lines *r, dl_err *e) {
 int dl_lines_next(dl_lines *r, const char **line, size_t *len, int *too_long,
                   dl_err *e) {
   *too_long = 0;
+  if (r->mpos < r->mend) { /* mapped: every line there ends in '\n' */
+    const char *s = r->map + r->mpos;
+    const char *nl = memchr(s, '\n', r->mend - r->mpos);
+    size_t n = (size_t)(nl - s);
+    r->mpos += n + 1;
+    r->bytes += n + 1;
+    r->lineno++;
+    if (n >= DL_LINES_MAXLINE) {
+      *too_long = 1;
+      *line = "";
+      *len = 0;
+      return 1;
+    }
+    if (n && s[n - 1] == '\r') n--;
+    *line = s;
+    *len = n;
+    return 1;
+  }
   for (;;) {
     char *s = r->buf + r->pos;
     size_t avail = r->end - r->pos;
@@ -72,8 +126,14 @@ int dl_lines_next(dl_lines *r, const char **line, size_t *len, int *too_long,
       size_t n = (size_t)(nl - s);
       r->pos += n + 1;
       r->bytes += n + 1;
-      if (n && s[n - 1] == '\r') n--;
       r->lineno++;
+      if (n >= DL_LINES_MAXLINE) { /* as when its end was not yet read */
+        *too_long = 1;
+        *line = "";
+        *len = 0;
+        return 1;
+      }
+      if (n && s[n - 1] == '\r') n--;
       *line = s;
       *len = n;
       return 1;
@@ -146,6 +206,13 @@ static int skip_long(dl_lines *r, dl_err *e) {
 int dl_lines_block(dl_lines *r, const char **p, size_t *n, int *too_long,
                    dl_err *e) {
   *too_long = 0;
+  if (r->mpos < r->mend) { /* the whole mapped part at once */
+    *p = r->map + r->mpos;
+    *n = r->mend - r->mpos;
+    r->bytes += *n;
+    r->mpos = r->mend;
+    return 1;
+  }
   for (;;) {
     char *s = r->buf + r->pos;
     size_t avail = r->end - r->pos;
@@ -181,6 +248,8 @@ int dl_lines_block(dl_lines *r, const char **p, size_t *n, int *too_long,
 }
 
 void dl_lines_close(dl_lines *r) {
+  if (r->map) munmap((void *)(uintptr_t)r->map, r->map_len);
+  r->map = NULL;
   if (r->fd > 0) close(r->fd);
   r->fd = -1;
   free(r->buf);

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "dl_io.h"
@@ -189,8 +190,15 @@ typedef struct state {
   int64_t last_tod; /* ns of the day of the last timed sentence, -1 none */
   epoch ep;
   int oom;
-  uint32_t date_v;  /* ddmmyy of the last RMC date converted, or UINT32_MAX */
+  uint64_t date_txt; /* "ddmmyy," of the last RMC date converted, or
+                      * UINT64_MAX (no 7 bytes read as it) */
   int64_t date_day; /* its day number */
+  /* the fast path's last time and coordinate fields as written, and their
+   * values: the GGA of an epoch usually repeats its RMC's text exactly */
+  unsigned tod_len, coord_len; /* bytes, with the trailing ','; 0: none */
+  int64_t tod_ns;
+  double coord_lat, coord_lon;
+  char tod_txt[16], coord_txt[48];
 } state;
 
 static void epoch_start(state *st, int64_t tod, uint64_t line) {
@@ -254,7 +262,7 @@ static void epoch_flush(state *st) {
  * differs, and advances a known date when the clock wraps past midnight
  * (a backwards step of more than 12 h; smaller steps are receiver replays
  * or glitches, not a new day). */
-static void timed(state *st, int64_t tod, uint64_t line) {
+static inline void timed(state *st, int64_t tod, uint64_t line) {
   if (st->ep.active && st->ep.tod == tod) return;
   epoch_flush(st);
   if (st->day != INT64_MIN && st->last_tod >= 0 && tod < st->last_tod - NS_PER_DAY / 2)
@@ -674,12 +682,14 @@ static inline uint64_t load8(const char *p) {
 }
 
 /* Leading decimal digits among the bytes of w (first byte lowest), 0..8.
- * A byte is a digit when its high nibble is 3 both before and after adding
- * 6; carries only run upwards from a non-digit, past the first one. */
+ * After XOR with '0' a digit is 0..9: a byte of 10 or more gets its top bit
+ * from adding 0x76, one of 0x80 or more has it already. Carries only run
+ * upwards from a non-digit, past the first one. */
 static inline int lead_digits(uint64_t w) {
-  const uint64_t hi = 0xF0F0F0F0F0F0F0F0ULL, d0 = 0x3030303030303030ULL;
-  uint64_t x = ((w & hi) ^ d0) | (((w + 0x0606060606060606ULL) & hi) ^ d0);
-  return x ? __builtin_ctzll(x) >> 3 : 8;
+  const uint64_t ones = 0x0101010101010101ULL;
+  uint64_t x = w ^ (ones * '0');
+  uint64_t nd = ((x + ones * 0x76) | x) & (ones * 0x80);
+  return nd ? __builtin_ctzll(nd) >> 3 : 8;
 }
 
 /* Value of the first n (1..8) bytes of w, all digits: shifted up so the
@@ -720,6 +730,37 @@ static inline const char *fast_tod(const char *p, int64_t *ns) {
   return p + 1;
 }
 
+/* Whether the len (1..48) bytes at a equal those at b; may read 48 bytes
+ * of each. */
+static inline int same_text(const char *a, const char *b, unsigned len) {
+#ifdef HAVE_SSE2
+  uint64_t m = 0;
+  for (int j = 0; j < 3; j++) {
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(a + 16 * j));
+    __m128i y = _mm_loadu_si128((const __m128i *)(const void *)(b + 16 * j));
+    m |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, y)) << (16 * j);
+  }
+  return (~m & ((1ULL << len) - 1)) == 0;
+#else
+  return memcmp(a, b, len) == 0;
+#endif
+}
+
+/* fast_tod, through the last time field read when the text repeats. */
+static inline const char *cached_tod(state *st, const char *p, int64_t *ns) {
+  if (st->tod_len && same_text(p, st->tod_txt, st->tod_len)) {
+    *ns = st->tod_ns;
+    return p + st->tod_len;
+  }
+  const char *q = fast_tod(p, ns);
+  if (q && q - p <= 16) {
+    memcpy(st->tod_txt, p, 16); /* the line is followed by readable bytes */
+    st->tod_len = (unsigned)(q - p);
+    st->tod_ns = *ns;
+  }
+  return q;
+}
+
 /* "ddmm.mmmm,H," with pos/neg the hemisphere letters; same arithmetic as
  * parse_coord. The byte after the second ',' or NULL. */
 static inline const char *fast_coord(const char *p, double *deg, char pos, char neg) {
@@ -738,6 +779,25 @@ static inline const char *fast_coord(const char *p, double *deg, char pos, char 
   double x = (double)d + ((double)m * pow10_tab[k] + (double)f) / (60.0 * pow10_tab[k]);
   *deg = q[1] == neg ? -x : x;
   return q + 3;
+}
+
+/* Latitude and longitude fields, through the last pair read when the text
+ * repeats. */
+static inline const char *cached_coords(state *st, const char *p, double *lat, double *lon) {
+  if (st->coord_len && same_text(p, st->coord_txt, st->coord_len)) {
+    *lat = st->coord_lat;
+    *lon = st->coord_lon;
+    return p + st->coord_len;
+  }
+  const char *q = fast_coord(p, lat, 'N', 'S');
+  if (q) q = fast_coord(q, lon, 'E', 'W');
+  if (q && q - p <= 48) {
+    memcpy(st->coord_txt, p, 48);
+    st->coord_len = (unsigned)(q - p);
+    st->coord_lat = *lat;
+    st->coord_lon = *lon;
+  }
+  return q;
 }
 
 /* Unsigned decimal or empty field, ended by ',' or by end: value (NAN when
@@ -777,24 +837,25 @@ static inline const char *fast_int(const char *p, int *v) {
 static int fast_rmc(state *st, const char *p, const char *end, uint64_t line) {
   int64_t tod;
   double lat, lon, spd, crs;
-  p = fast_tod(p, &tod);
+  p = cached_tod(st, p, &tod);
   if (!p || p[1] != ',') return -1;
   char status = p[0];
-  if (status == ',' || !(p = fast_coord(p + 2, &lat, 'N', 'S')) ||
-      !(p = fast_coord(p, &lon, 'E', 'W')) || !(p = fast_num(p, end, &spd)) || p > end ||
+  if (status == ',' || !(p = cached_coords(st, p + 2, &lat, &lon)) ||
+      !(p = fast_num(p, end, &spd)) || p > end ||
       !(p = fast_num(p, end, &crs)) || p > end)
     return -1;
   uint64_t w = load8(p);
-  if (lead_digits(w) < 6 || p[6] != ',') return -1;
-  uint32_t v = digits_value(w, 6);
   int64_t day = INT64_MIN;
-  if (v == st->date_v) {
-    day = st->date_day; /* same date as the last RMC: skip the calendar */
+  if ((w & 0x00FFFFFFFFFFFFFFULL) == st->date_txt) {
+    day = st->date_day; /* "ddmmyy," as in the last RMC: skip the calendar */
+  } else if (lead_digits(w) < 6 || p[6] != ',') {
+    return -1;
   } else {
+    uint32_t v = digits_value(w, 6);
     unsigned dd = v / 10000, mo = v / 100 % 100, yy = v % 100;
     if (dd >= 1 && dd <= 31 && mo >= 1 && mo <= 12) {
       day = dl_days_from_civil(yy < 80 ? 2000 + yy : 1900 + yy, mo, dd);
-      st->date_v = v;
+      st->date_txt = w & 0x00FFFFFFFFFFFFFFULL;
       st->date_day = day;
     }
   }
@@ -817,8 +878,8 @@ static int fast_gga(state *st, const char *p, const char *end, uint64_t line) {
   int64_t tod;
   double lat, lon, hdop;
   int q = -1, ns = -1;
-  if (!(p = fast_tod(p, &tod)) || !(p = fast_coord(p, &lat, 'N', 'S')) ||
-      !(p = fast_coord(p, &lon, 'E', 'W')) || !(p = fast_int(p, &q)) || !(p = fast_int(p, &ns)) ||
+  if (!(p = cached_tod(st, p, &tod)) || !(p = cached_coords(st, p, &lat, &lon)) ||
+      !(p = fast_int(p, &q)) || !(p = fast_int(p, &ns)) ||
       !fast_num(p, end, &hdop))
     return -1;
   gga_apply(st, line, tod, 1, 1, lat, lon, q, ns, hdop);
@@ -954,7 +1015,7 @@ static inline void lines_fast(state *st, const char *p, const char *end, uint64_
         star = scan_swar(p + 1, end, &sum);
       if (star && *star == '*') {
         const char *nl = star[3] == '\n' ? star + 3 : star[3] == '\r' && star[4] == '\n' ? star + 4 : NULL;
-        if (nl && nl < end) {
+        if (nl && nl < end && nl - p < DL_LINES_MAXLINE) {
           uint64_t line = ++*lineno;
           int h1 = hexval((unsigned char)star[1]), h2 = hexval((unsigned char)star[2]);
           int r = h1 < 0 || h2 < 0 || (unsigned)(h1 << 4 | h2) != sum
@@ -970,6 +1031,11 @@ static inline void lines_fast(state *st, const char *p, const char *end, uint64_
     const char *nl = memchr(p, '\n', (size_t)(end - p));
     const char *e = nl ? nl : end;
     size_t n = (size_t)(e - p);
+    if (n >= DL_LINES_MAXLINE) { /* as dl_lines_next cuts them */
+      dl_reject(st->rej, DL_REJ_TOO_LONG, ++*lineno);
+      p = nl ? nl + 1 : end;
+      continue;
+    }
     if (n && p[n - 1] == '\r') n--;
     line_sentences(st, p, n, ++*lineno);
     p = nl ? nl + 1 : end;
@@ -993,6 +1059,25 @@ AVX2_FN static void lines_avx2(state *st, const char *p, const char *end, uint64
 }
 #endif
 #endif /* HAVE_FAST */
+
+/* Asks for 2 MB pages under the unwritten part of big columns: one page
+ * fault per 2 MB instead of per 4 kB when the rows are first written. Only
+ * advice; the 2 MB-aligned interior of each column. */
+static void huge_columns(const dl_fixes *f) {
+#ifdef MADV_HUGEPAGE
+  const size_t huge = 2u << 20;
+  void *cols[] = {f->t, f->lat, f->lon, f->speed, f->course, f->hdop, f->quality, f->nsat, f->line};
+  const size_t sizes[] = {8, 8, 8, 8, 8, 8, 1, 1, 8};
+  for (int j = 0; j < 9; j++) {
+    uintptr_t a = (uintptr_t)cols[j] + f->n * sizes[j], b = (uintptr_t)cols[j] + f->cap * sizes[j];
+    a = (a + huge - 1) & ~(uintptr_t)(huge - 1);
+    b &= ~(uintptr_t)(huge - 1);
+    if (b > a) (void)madvise((void *)a, b - a, MADV_HUGEPAGE);
+  }
+#else
+  (void)f;
+#endif
+}
 
 /* Appends one fix per epoch with a valid position and a known date, in file
  * order (times may repeat or step back when the receiver does; nothing is
@@ -1020,14 +1105,15 @@ int dl_read_nmea_impl(const char *path, const dl_gps_opts *o, dl_fixes *out,
   st.rej = rej;
   st.day = INT64_MIN;
   st.last_tod = -1;
-  st.date_v = UINT32_MAX;
+  st.date_txt = UINT64_MAX;
   /* room for the fixes up front (a fix takes 140 bytes or more of a
    * typical log), so the columns are not copied while growing */
   struct stat sb;
   if (lr.fd > 0 && fstat(lr.fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0) {
     uint64_t want = (uint64_t)sb.st_size / 140 + 16;
     if (want > (1u << 26)) want = 1u << 26;
-    (void)dl_fixes_reserve(out, out->n + (size_t)want); /* a guess: may grow later */
+    if (dl_fixes_reserve(out, out->n + (size_t)want) == DL_OK) /* a guess: may grow later */
+      huge_columns(out);
   }
 #ifndef HAVE_FAST
   impl = DL_NMEA_REFERENCE;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dl_io.h"
+#include "dl_lines.h"
 #include "dl_test.h"
 
 /* ---- helpers --------------------------------------------------------- */
@@ -485,6 +486,7 @@ static void nmea_fuzzy_cases_counts(void **state) {
 static int same_fixes(const dl_fixes *a, const dl_fixes *b) {
   if (a->n != b->n) return 0;
   size_t n = a->n;
+  if (n == 0) return 1; /* columns may be NULL */
   return !memcmp(a->t, b->t, n * 8) && !memcmp(a->lat, b->lat, n * 8) &&
          !memcmp(a->lon, b->lon, n * 8) && !memcmp(a->speed, b->speed, n * 8) &&
          !memcmp(a->course, b->course, n * 8) && !memcmp(a->hdop, b->hdop, n * 8) &&
@@ -517,6 +519,15 @@ static size_t impls_agree(const char *path) {
                  (unsigned long long)rref.lines);
       dl_fixes_free(&fx);
     }
+    /* the same bytes on standard input: read() in chunks, never mapped */
+    assert_non_null(freopen(path, "rb", stdin));
+    dl_fixes fs;
+    dl_rejects rs_;
+    dl_fixes_init(&fs);
+    int rc = dl_read_nmea_impl("-", &o, &fs, &rs_, &e, DL_NMEA_BEST);
+    if (rc != rc_ref || !same_fixes(&fs, &ref) || memcmp(&rs_, &rref, sizeof rs_) != 0)
+      fail_msg("%s on stdin (lenient %d): %zu fixes; reference %zu", path, lenient, fs.n, ref.n);
+    dl_fixes_free(&fs);
     if (!lenient) nref = ref.n;
     dl_fixes_free(&ref);
   }
@@ -575,6 +586,7 @@ static void nmea_fast_paths_match_reference(void **state) {
   size_t cap = 6u << 20;
   char *buf = malloc(cap);
   assert_non_null(buf);
+  char prev_tod[64] = "", prev_coord[160] = "";
   for (int round = 0; round < 4; round++) {
     char *w = buf;
     if (round == 1) w += sprintf(w, "\xEF\xBB\xBF");
@@ -586,15 +598,30 @@ static void nmea_fast_paths_match_reference(void **state) {
       b += sprintf(b, "%s", kind < 4 ? "RMC" : kind < 8 ? "GGA" : kind < 9 ? "VTG" : "GSA");
       int nf = kind < 4 ? 12 : kind < 8 ? 14 : kind < 9 ? 9 : 17;
       if (!sane && !rn(10)) nf = (int)rn(16);
+      char *cs = NULL; /* where this sentence's coordinates start */
       for (int f = 0; f < nf; f++) {
         *b++ = ',';
         int tod_i = kind < 8 ? 0 : -1, lat_i = kind < 4 ? 2 : kind < 8 ? 1 : -1;
+        if (f == lat_i + 4 && cs) { /* lat,H,lon,H as written */
+          snprintf(prev_coord, sizeof prev_coord, "%.*s", (int)(b - 1 - cs), cs);
+          cs = NULL;
+        }
+        if (f == lat_i) cs = b;
+        if ((f == tod_i || f == lat_i) && rn(3) == 0 && (f == tod_i ? prev_tod : prev_coord)[0]) {
+          /* the last sentence's text, as an epoch's GGA repeats its RMC's
+           * (the fast path reuses the values read from it) */
+          b += sprintf(b, "%s", f == tod_i ? prev_tod : prev_coord);
+          if (f == lat_i) f += 3, cs = NULL;
+          continue;
+        }
         if (f == tod_i && (sane || rn(10))) { /* time of day */
+          char *ts = b;
           b += sprintf(b, "%02u%02u%02u", rn(sane ? 24 : 25), rn(sane ? 60 : 61), rn(62));
           if (rn(4)) {
             *b++ = '.';
             put_rand(&b, "0123456789", (int)rn(sane ? 4 : 11));
           }
+          snprintf(prev_tod, sizeof prev_tod, "%.*s", (int)(b - ts), ts);
         } else if ((f == lat_i || f == lat_i + 2) && (sane || rn(4))) { /* plausible */
           b += sprintf(b, f == lat_i ? "%02u%02u" : "%03u%02u", rn(90), rn(60));
           if (rn(20)) *b++ = '.';
@@ -647,6 +674,103 @@ static void nmea_fast_paths_match_reference(void **state) {
   free(buf);
 }
 
+
+/* ---- line reader ------------------------------------------------------ */
+
+typedef struct cut {
+  size_t off, len; /* the line in the file, without CR/LF */
+  int too_long;
+} cut;
+
+/* The file's lines as a plain split would cut them. */
+static size_t split_lines(const char *b, size_t n, cut *out) {
+  size_t k = 0, s = n >= 3 && !memcmp(b, "\xEF\xBB\xBF", 3) ? 3 : 0;
+  while (s < n) {
+    const char *nl = memchr(b + s, '\n', n - s);
+    size_t e = nl ? (size_t)(nl - b) : n, len = e - s;
+    out[k].too_long = len >= DL_LINES_MAXLINE;
+    if (!out[k].too_long && len && b[e - 1] == '\r') len--;
+    out[k].off = s;
+    out[k].len = out[k].too_long ? 0 : len;
+    k++;
+    s = e + 1;
+  }
+  return k;
+}
+
+/* A mapped file (exactly 2 MiB, so no readable byte after it) and the same
+ * bytes read() from standard input give the lines a plain split gives:
+ * byte-order mark skipped, CR dropped, lines of DL_LINES_MAXLINE bytes or
+ * more flagged wherever they fall, the last line without its newline. */
+static void lines_mapped_and_read_cut_alike(void **state) {
+  (void)state;
+  size_t n = 2u << 20;
+  char *buf = malloc(n);
+  cut *want = malloc(sizeof *want * (n / 2)), *got = malloc(sizeof *got * (n / 2));
+  assert_true(buf && want && got);
+  memcpy(buf, "\xEF\xBB\xBF", 3);
+  size_t w = 3;
+  const size_t longs[] = {DL_LINES_MAXLINE - 1, DL_LINES_MAXLINE, 70000, DL_LINES_MAXLINE - 2};
+  for (int j = 0; w < n; j++) {
+    size_t len = j % 97 == 50 ? longs[(j / 97) % 4] : rn(90);
+    if (len > n - w) len = n - w;
+    memset(buf + w, 'a' + j % 26, len);
+    w += len;
+    if (w < n) buf[w++] = rn(3) ? '\n' : '\r';
+    if (w < n && buf[w - 1] == '\r') buf[w++] = '\n';
+  }
+  buf[n - 1] = 'z'; /* the last line has no newline */
+  size_t nw = split_lines(buf, n, want);
+  const char *p = write_tmp("lines.txt", buf, n);
+  for (int via = 0; via < 3; via++) { /* mapped lines, mapped blocks, stdin lines */
+    if (via == 2) assert_non_null(freopen(p, "rb", stdin));
+    dl_lines r;
+    dl_err e;
+    assert_int_equal(dl_lines_open(&r, via == 2 ? "-" : p, &e), DL_OK);
+    if (via < 2) assert_non_null(r.map);
+    size_t k = 0;
+    const char *ln;
+    size_t len;
+    int tl, rc;
+    if (via == 1) {
+      while ((rc = dl_lines_block(&r, &ln, &len, &tl, &e)) == 1) {
+        if (tl) {
+          got[k++] = (cut){0, 0, 1};
+          continue;
+        }
+        for (const char *q = ln, *end = ln + len; q < end; k++) {
+          const char *nl = memchr(q, '\n', (size_t)(end - q));
+          const char *le = nl ? nl : end;
+          size_t m = (size_t)(le - q);
+          got[k].too_long = m >= DL_LINES_MAXLINE;
+          if (!got[k].too_long && m && le[-1] == '\r') m--;
+          got[k].len = got[k].too_long ? 0 : m;
+          got[k].off = got[k].too_long ? 0 : (size_t)memcmp(q, buf + want[k].off, m);
+          q = nl ? nl + 1 : end;
+        }
+      }
+    } else {
+      while ((rc = dl_lines_next(&r, &ln, &len, &tl, &e)) == 1) {
+        got[k] = (cut){len ? (size_t)memcmp(ln, buf + want[k].off, len) : 0, len, tl};
+        k++;
+        assert_int_equal(r.lineno, k);
+      }
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(k, nw);
+    for (size_t i = 0; i < k; i++) {
+      assert_int_equal(got[i].too_long, want[i].too_long);
+      assert_int_equal(got[i].len, want[i].len);
+      assert_int_equal(got[i].off, 0); /* same bytes */
+    }
+    assert_int_equal(r.bytes, n);
+    dl_lines_close(&r);
+  }
+  free(buf);
+  free(want);
+  free(got);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(nmea_agrees_with_gpsd_on_30_real_logs),
@@ -662,6 +786,7 @@ int main(void) {
       cmocka_unit_test(nmea_survives_binary_junk),
       cmocka_unit_test(nmea_fuzzy_cases_counts),
       cmocka_unit_test(nmea_fast_paths_match_reference),
+      cmocka_unit_test(lines_mapped_and_read_cut_alike),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
