@@ -20,7 +20,6 @@
 #define BOX_PRIOR 0.05   /* prior density of a stop inside the box, relative to elsewhere */
 #define KF_STRIDE 24     /* smoother doubles per fix: filtered x[3] P[9], predicted x[3] P[9] */
 #define CONT_WIDEN 1.5   /* radius factor for candidates that continue the previous step's */
-#define STOP_Q_MUL 1.0    /* the first smoother pass (which finds the stops) is this much more agile */
 #define STOP_FIT_BACK 3.0 /* s: a stop's fitted end may be this much before the smoother's ... */
 #define STOP_FIT_FWD 6.0  /* ... or this much after it */
 #define STOP_FIT_PRE 8    /* fixes of the stop in its departure fit */
@@ -106,7 +105,6 @@ typedef struct work {
   double *kf;        /* [cap*10] smoother state */
   double *zraw, *sv; /* [cap] smoother: measurements, smoothed speeds */
   double *zlin;      /* [cap] smoother: measurements of its second pass */
-  double *zq;        /* [cap] smoother: positions of its agile first pass */
   uint8_t *stopk;    /* [cap] smoother: fix is in a stop */
   uint32_t *route;   /* route edges of the current sub-match */
   double *rcum;      /* route coordinate where each route edge starts */
@@ -121,7 +119,7 @@ static void work_free(work *w) {
   free(w->cstart), free(w->c), free(w->score), free(w->back), free(w->via), free(w->obs), free(w->state);
   free(w->from), free(w->shift);
   free(w->sub), free(w->coord), free(w->fsub), free(w->noroad), free(w->kf);
-  free(w->zraw), free(w->zlin), free(w->zq), free(w->sv), free(w->stopk);
+  free(w->zraw), free(w->zlin), free(w->sv), free(w->stopk);
   free(w->route), free(w->rcum), free(w->path);
   memset(w, 0, sizeof *w);
 }
@@ -156,7 +154,6 @@ static int work_reserve(work *w, size_t nfix) {
   bad |= GROW(w->zraw, c);
   bad |= GROW(w->sv, c);
   bad |= GROW(w->zlin, c);
-  bad |= GROW(w->zq, c);
   bad |= GROW(w->stopk, c);
   if (bad) return DL_ENOMEM;
   w->cap = c;
@@ -862,9 +859,7 @@ static void smooth(const model *m, work *w, size_t f, size_t nf, double *z, doub
   if (nf < 2) return;
   double *zr = w->zraw, *sv = w->sv;
   memcpy(zr, z, nf * sizeof *z);
-  double *z1 = STOP_Q_MUL != 1.0 ? w->zq : z; /* the measurements, smoothed by an agile first pass that finds the stops */
-  if (z1 != z) memcpy(z1, z, nf * sizeof *z);
-  kf_rts(m, w, f, nf, z1, sv, R, STOP_Q_MUL * m->o->smooth_q, NULL, zr);
+  kf_rts(m, w, f, nf, z, sv, R, m->o->smooth_q, NULL, zr);
   double *zm = w->zlin; /* the measurements, before stops overwrite zr */
   memcpy(zm, zr, nf * sizeof *zm);
   int stops = 0;
@@ -901,14 +896,13 @@ static void smooth(const model *m, work *w, size_t f, size_t nf, double *z, doub
     }
     k0 = k1;
   }
-  if (stops || STOP_Q_MUL != 1.0) {
+  if (stops) {
     uint8_t *stop = w->stopk;
     for (size_t k = 0; k < nf; k++) stop[k] = isnan(sv[k]);
     memcpy(z, zr, nf * sizeof *z);
-    kf_rts(m, w, f, nf, z, sv, R, m->o->smooth_q, stops ? stop : NULL, w->zlin);
-    if (stops)
-      for (size_t k = 0; k < nf; k++)
-        if (stop[k]) z[k] = zr[k];
+    kf_rts(m, w, f, nf, z, sv, R, m->o->smooth_q, stop, w->zlin);
+    for (size_t k = 0; k < nf; k++)
+      if (stop[k]) z[k] = zr[k];
   }
   /* pool adjacent violators (equal weights), in place using kf as a block stack */
   double *bv = w->kf, *bw = w->kf + nf;
