@@ -24,6 +24,7 @@
 #define STOP_FIT_FWD 6.0  /* ... or this much after it */
 #define STOP_FIT_PRE 8    /* fixes of the stop in its departure fit */
 #define STOP_FIT_WIN 8.0  /* s after the smoother's end of the stop in the fit */
+#define STOP_FIT_MAX 64   /* most fixes in one departure fit */
 #define STOP_HOLD_S 3.0   /* s after the fitted start of a departure placed by the fit */
 #define STOP_FIT_NATS 1.0 /* log-likelihood the fitted start must beat starts a second off by */
 #define LIN_GATE 1.0      /* sigmas: a tangent measurement farther than this from the projection is not used */
@@ -795,22 +796,19 @@ static double stop_model(double at, double t0, double acc, int dir, double t) {
   return at + dir * 0.5 * acc * u * u;
 }
 
-/* Sum of the squared whitened residuals of measurements zm over fixes
- * [lo, hi) against stop_model(at, t0, acc, dir), scaled to the innovation
- * variance; stops adding once above stop_at. */
-static double stop_fit_cost(const model *m, size_t f, const double *zm, size_t lo, size_t hi, double at, double t0,
-                            double acc, int dir, double stop_at) {
-  double cost = 0, rp = NAN, tp = 0;
+/* Sum of the squared whitened residuals (r_k - a_k r_{k-1}, scaled to the
+ * innovation variance by iv_k = 1 / (1 - a_k^2); the first with a_k = 0,
+ * iv_k = 1) of the measurements zm over fixes [lo, hi) that have one (a_k
+ * and iv_k indexed from lo) against stop_model(at, t0, acc, dir); stops
+ * adding once above stop_at. */
+static double stop_fit_cost(const model *m, size_t f, const double *zm, size_t lo, size_t hi, const double *ak,
+                            const double *iv, double at, double t0, double acc, int dir, double stop_at) {
+  double cost = 0, rp = 0;
   for (size_t k = lo; k < hi && cost < stop_at; k++) {
     if (!isfinite(zm[k])) continue;
-    double tk = m->t[f + k], r = zm[k] - stop_model(at, t0, acc, dir, tk);
-    if (isfinite(rp)) {
-      double a = pow(m->rho, tk - tp), wr = r - a * rp;
-      cost += wr * wr / fmax(1.0 - a * a, 1e-3);
-    } else {
-      cost += r * r;
-    }
-    rp = r, tp = tk;
+    double r = zm[k] - stop_model(at, t0, acc, dir, m->t[f + k]), wr = r - ak[k - lo] * rp;
+    cost += wr * wr * iv[k - lo];
+    rp = r;
   }
   return cost;
 }
@@ -829,20 +827,31 @@ static double stop_fit_cost(const model *m, size_t f, const double *zm, size_t l
 static double stop_edge_fit(const model *m, size_t f, const double *zm, size_t lo, size_t hi, size_t kb, double at,
                             int dir, double R, double *acc) {
   static const double accs[] = {0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5};
+  double ak[STOP_FIT_MAX], iv[STOP_FIT_MAX], tp = NAN;
+  if (hi > lo + STOP_FIT_MAX) hi = lo + STOP_FIT_MAX;
   size_t cnt = 0;
-  for (size_t k = lo; k < hi; k++) cnt += isfinite(zm[k]) != 0;
+  for (size_t k = lo; k < hi; k++) {
+    ak[k - lo] = 0, iv[k - lo] = 1;
+    if (!isfinite(zm[k])) continue;
+    double tk = m->t[f + k];
+    if (cnt++) {
+      double a = pow(m->rho, tk - tp);
+      ak[k - lo] = a, iv[k - lo] = 1.0 / fmax(1.0 - a * a, 1e-3);
+    }
+    tp = tk;
+  }
   if (cnt < 6) return NAN;
   double tb = m->t[f + kb], best = INFINITY, bt = NAN;
   for (double d0 = -STOP_FIT_BACK; d0 <= STOP_FIT_FWD + 1e-9; d0 += 0.25) {
     double t0 = tb + dir * d0;
     for (size_t ia = 0; ia < sizeof accs / sizeof *accs; ia++) {
-      double cost = stop_fit_cost(m, f, zm, lo, hi, at, t0, accs[ia], dir, best);
+      double cost = stop_fit_cost(m, f, zm, lo, hi, ak, iv, at, t0, accs[ia], dir, best);
       if (cost < best) best = cost, bt = t0, *acc = accs[ia];
     }
   }
   /* only a start known to within about a second is used (at sigma 15 m it rarely is) */
-  double c1 = fmin(stop_fit_cost(m, f, zm, lo, hi, at, bt - 1.0, *acc, dir, INFINITY),
-                   stop_fit_cost(m, f, zm, lo, hi, at, bt + 1.0, *acc, dir, INFINITY));
+  double c1 = fmin(stop_fit_cost(m, f, zm, lo, hi, ak, iv, at, bt - 1.0, *acc, dir, INFINITY),
+                   stop_fit_cost(m, f, zm, lo, hi, ak, iv, at, bt + 1.0, *acc, dir, INFINITY));
   if (!((c1 - best) / (2.0 * R) >= STOP_FIT_NATS)) return NAN;
   return bt;
 }
