@@ -20,6 +20,13 @@
 #define BOX_PRIOR 0.05   /* prior density of a stop inside the box, relative to elsewhere */
 #define KF_STRIDE 24     /* smoother doubles per fix: filtered x[3] P[9], predicted x[3] P[9] */
 #define CONT_WIDEN 1.5   /* radius factor for candidates that continue the previous step's */
+#define STOP_FIT_BACK 3.0 /* s: a stop's fitted end may be this much before the smoother's ... */
+#define STOP_FIT_FWD 6.0  /* ... or this much after it */
+#define STOP_FIT_PRE 8    /* fixes of the stop in its departure fit */
+#define STOP_FIT_WIN 8.0  /* s after the smoother's end of the stop in the fit */
+#define STOP_FIT_MAX 64   /* most fixes in one departure fit */
+#define STOP_HOLD_S 3.0   /* s after the fitted start of a departure placed by the fit */
+#define STOP_FIT_NATS 1.0 /* log-likelihood the fitted start must beat starts a second off by */
 #define LIN_GATE 1.0      /* sigmas: a tangent measurement farther than this from the projection is not used */
 #define RHO_START 0.7    /* GPS error AR(1) coefficient per second before it is estimated */
 #define RHO_MAX 0.95     /* largest GPS error AR(1) coefficient per second */
@@ -678,9 +685,9 @@ static int m3_inv(const double *a, double *r) {
  * point at the predicted position (a fix beyond a bend or a junction is not
  * pulled back to the corner, as its nearest-point projection is); the
  * measurements used go to zeff[k]. */
-static void kf_rts(const model *m, work *w, size_t f, size_t nf, double *z, double *v_out, double R,
+static void kf_rts(const model *m, work *w, size_t f, size_t nf, double *z, double *v_out, double R, double q,
                    const uint8_t *hold, double *zeff) {
-  double q = m->o->smooth_q, rho = m->rho, Rw = 0.02 * R, Ra = R - Rw;
+  double rho = m->rho, Rw = 0.02 * R, Ra = R - Rw;
   double qmax = w->rcum[w->rn - 1] + m->n->edge_len[w->route[w->rn - 1]];
   double *kf = w->kf;
   size_t first = 0;
@@ -780,6 +787,75 @@ static double stop_place(const model *m, const work *w, double mu, double sd) {
   return fmin(mu - sd * phi / pa, qj);
 }
 
+/* Route coordinate at time t of a vehicle standing at at until t0 and then
+ * accelerating at acc along the route (dir +1), or (dir -1) braking at acc
+ * to stand at at from t0 on. */
+static double stop_model(double at, double t0, double acc, int dir, double t) {
+  double u = dir > 0 ? t - t0 : t0 - t;
+  if (u <= 0) return at;
+  return at + dir * 0.5 * acc * u * u;
+}
+
+/* Sum of the squared whitened residuals (r_k - a_k r_{k-1}, scaled to the
+ * innovation variance by iv_k = 1 / (1 - a_k^2); the first with a_k = 0,
+ * iv_k = 1) of the measurements zm over fixes [lo, hi) that have one (a_k
+ * and iv_k indexed from lo) against stop_model(at, t0, acc, dir); stops
+ * adding once above stop_at. */
+static double stop_fit_cost(const model *m, size_t f, const double *zm, size_t lo, size_t hi, const double *ak,
+                            const double *iv, double at, double t0, double acc, int dir, double stop_at) {
+  double cost = 0, rp = 0;
+  for (size_t k = lo; k < hi && cost < stop_at; k++) {
+    if (!isfinite(zm[k])) continue;
+    double r = zm[k] - stop_model(at, t0, acc, dir, m->t[f + k]), wr = r - ak[k - lo] * rp;
+    cost += wr * wr * iv[k - lo];
+    rp = r;
+  }
+  return cost;
+}
+
+/* Fits the end (dir +1: departure) or start (dir -1: arrival) of a stop at
+ * route coordinate at, detected by the smoothed speed at fix kb (the first
+ * fix after the stop, or its first fix): the time t0 where the vehicle
+ * leaves (reaches) at, and its acceleration, by least squares on the
+ * whitened residuals (r_k - a r_{k-1}, a = rho^dt: the GPS error is AR(1),
+ * so a few seconds of drift are not read as motion) of the measurements zm
+ * over fixes [lo, hi). A constant-velocity smoother starts moving seconds
+ * before a vehicle pulls away at <= 2 m/s^2 (and overshoots one braking
+ * into a stop); since stops are just before a junction, those seconds land
+ * on the next segment. Returns t0 and sets *acc; NAN when too few
+ * measurements. */
+static double stop_edge_fit(const model *m, size_t f, const double *zm, size_t lo, size_t hi, size_t kb, double at,
+                            int dir, double R, double *acc) {
+  static const double accs[] = {0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5};
+  double ak[STOP_FIT_MAX], iv[STOP_FIT_MAX], tp = NAN;
+  if (hi > lo + STOP_FIT_MAX) hi = lo + STOP_FIT_MAX;
+  size_t cnt = 0;
+  for (size_t k = lo; k < hi; k++) {
+    ak[k - lo] = 0, iv[k - lo] = 1;
+    if (!isfinite(zm[k])) continue;
+    double tk = m->t[f + k];
+    if (cnt++) {
+      double a = pow(m->rho, tk - tp);
+      ak[k - lo] = a, iv[k - lo] = 1.0 / fmax(1.0 - a * a, 1e-3);
+    }
+    tp = tk;
+  }
+  if (cnt < 6) return NAN;
+  double tb = m->t[f + kb], best = INFINITY, bt = NAN;
+  for (double d0 = -STOP_FIT_BACK; d0 <= STOP_FIT_FWD + 1e-9; d0 += 0.25) {
+    double t0 = tb + dir * d0;
+    for (size_t ia = 0; ia < sizeof accs / sizeof *accs; ia++) {
+      double cost = stop_fit_cost(m, f, zm, lo, hi, ak, iv, at, t0, accs[ia], dir, best);
+      if (cost < best) best = cost, bt = t0, *acc = accs[ia];
+    }
+  }
+  /* only a start known to within about a second is used (at sigma 15 m it rarely is) */
+  double c1 = fmin(stop_fit_cost(m, f, zm, lo, hi, ak, iv, at, bt - 1.0, *acc, dir, INFINITY),
+                   stop_fit_cost(m, f, zm, lo, hi, ak, iv, at, bt + 1.0, *acc, dir, INFINITY));
+  if (!((c1 - best) / (2.0 * R) >= STOP_FIT_NATS)) return NAN;
+  return bt;
+}
+
 /* Smooths the route coordinates z of fixes f .. f+nf-1 (NAN = no
  * measurement): a constant-velocity smoother; then every stretch where the
  * smoothed speed stays below STOP_MPS for STOP_MIN_S is a stop, held at the
@@ -792,7 +868,9 @@ static void smooth(const model *m, work *w, size_t f, size_t nf, double *z, doub
   if (nf < 2) return;
   double *zr = w->zraw, *sv = w->sv;
   memcpy(zr, z, nf * sizeof *z);
-  kf_rts(m, w, f, nf, z, sv, R, NULL, zr);
+  kf_rts(m, w, f, nf, z, sv, R, m->o->smooth_q, NULL, zr);
+  double *zm = w->zlin; /* the measurements, before stops overwrite zr */
+  memcpy(zm, zr, nf * sizeof *zm);
   int stops = 0;
   for (size_t k0 = 0; k0 < nf;) {
     if (!(fabs(sv[k0]) < STOP_MPS)) {
@@ -811,6 +889,19 @@ static void smooth(const model *m, work *w, size_t f, size_t nf, double *z, doub
       double at = stop_place(m, w, sum / (double)cnt, sd);
       for (size_t k = k0; k < k1; k++) zr[k] = at, sv[k] = NAN; /* NAN marks the stop */
       stops = 1;
+      /* the departure: the fixes up to the fitted start stay put, the next
+       * few follow the fitted acceleration (held: the second pass does not move them) */
+      size_t k2 = k1;
+      while (k2 < nf && !(fabs(sv[k2]) < STOP_MPS) && m->t[f + k2] - m->t[f + k1] < STOP_FIT_WIN) k2++;
+      size_t lo = k1 > k0 + STOP_FIT_PRE ? k1 - STOP_FIT_PRE : k0;
+      double acc = 0, t0 = k1 < nf ? stop_edge_fit(m, f, zm, lo, k2, k1, at, 1, R, &acc) : NAN;
+      if (isfinite(t0)) {
+        for (size_t k = lo; k < k2; k++) {
+          double tk = m->t[f + k];
+          if (tk > t0 + STOP_HOLD_S) break;
+          zr[k] = stop_model(at, t0, acc, 1, tk), sv[k] = NAN;
+        }
+      }
     }
     k0 = k1;
   }
@@ -818,7 +909,7 @@ static void smooth(const model *m, work *w, size_t f, size_t nf, double *z, doub
     uint8_t *stop = w->stopk;
     for (size_t k = 0; k < nf; k++) stop[k] = isnan(sv[k]);
     memcpy(z, zr, nf * sizeof *z);
-    kf_rts(m, w, f, nf, z, sv, R, stop, w->zlin);
+    kf_rts(m, w, f, nf, z, sv, R, m->o->smooth_q, stop, w->zlin);
     for (size_t k = 0; k < nf; k++)
       if (stop[k]) z[k] = zr[k];
   }
