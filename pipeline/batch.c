@@ -339,7 +339,9 @@ static int setup(dl_batch_state *s, const char *const *args, int nargs, dl_err *
   if (rc) return rc;
   size_t all = s->l.n;
   if (o->shard_n > 0) dl_batch_shard(&s->l, o->shard_i, o->shard_n);
-  if (!all) return dl_errf(e, DL_ENOINPUT, "no manifest found (a manifest is an .ini file with a [run] section)");
+  if (!all)
+    return dl_errf(e, DL_ENOINPUT, "%s%s: no manifest found (a manifest is an .ini file with a [run] section)",
+                   nargs > 0 ? args[0] : "", nargs > 1 ? " ..." : "");
   if ((rc = make_dir(o->outdir, e))) return rc;
   if ((rc = dl_batch_order(&s->l, &s->order, e))) return rc;
   s->status = malloc((s->l.n ? s->l.n : 1) * sizeof *s->status);

@@ -66,7 +66,7 @@ static int walk(dl_batch_list *l, const char *dir, int depth, dl_err *e) {
     n++;
   }
   closedir(d);
-  if (!rc) qsort(names, n, sizeof *names, cmp_str);
+  if (!rc && n) qsort(names, n, sizeof *names, cmp_str); /* names is NULL when n is 0 */
   for (size_t i = 0; !rc && i < n; i++) {
     size_t need = strlen(dir) + strlen(names[i]) + 2;
     char *p = malloc(need);
@@ -140,7 +140,7 @@ int dl_batch_find(const char *const *args, int nargs, dl_batch_list *l, dl_err *
     dl_batch_list_free(l);
     return rc;
   }
-  qsort(l->v, l->n, sizeof *l->v, cmp_run);
+  if (l->n) qsort(l->v, l->n, sizeof *l->v, cmp_run); /* l->v is NULL when nothing was found */
   size_t k = 0; /* the same path named twice counts once */
   for (size_t i = 0; i < l->n; i++) {
     if (k && !strcmp(l->v[k - 1].manifest, l->v[i].manifest)) {

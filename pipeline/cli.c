@@ -1,6 +1,7 @@
 /* cli.c: error reporting shared by the subcommands. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <time.h>
 
@@ -36,4 +37,10 @@ void dl_cli_progress(const char *cmd, int quiet, const char *fmt, ...) {
   vfprintf(stderr, fmt, ap);
   fputc('\n', stderr);
   va_end(ap);
+}
+
+int dl_cli_same_file(const char *a, const char *b) {
+  struct stat sa, sb;
+  return a && b && stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+         sa.st_ino == sb.st_ino;
 }

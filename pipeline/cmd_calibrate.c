@@ -206,6 +206,15 @@ int dl_cmd_calibrate(int argc, char **argv) {
     return dl_cli_fail("calibrate", &e);
   }
   if (probe) fclose(probe);
+  /* an output never replaces an input, not even with --force */
+  for (int i = optind - 2; i < argc; i++) {
+    const char *in = i == optind - 2 ? vpath : i == optind - 1 ? netp : argv[i];
+    if (in && dl_cli_same_file(out, in)) {
+      dl_errf(&e, DL_ECANTCREAT, "%s: is an input (%s); an output never replaces an input", out,
+              i == optind - 2 ? "--vacuum" : i == optind - 1 ? "--network" : "a run file");
+      return dl_cli_fail("calibrate", &e);
+    }
+  }
 
   vac v = {0};
   int by_pos = 0, rc = read_vacuum(vpath, &v, &by_pos, &e);

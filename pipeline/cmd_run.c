@@ -53,6 +53,14 @@ static int exists(const char *p) {
   return stat(p, &st) == 0;
 }
 
+/* The input of r that path names (same file, by device and inode), or NULL:
+ * an output must never replace an input, not even with --force. */
+static const dl_run_file *input_at(const dl_run *r, const char *path) {
+  for (int i = 0; path && i < r->nfiles; i++)
+    if (dl_cli_same_file(path, r->files[i].path)) return &r->files[i];
+  return NULL;
+}
+
 int dl_cmd_run(int argc, char **argv) {
   enum { O_NET = 1000, O_TABLES, O_GEOJSON, O_SET, O_THREADS, O_FORCE };
   static const struct option lo[] = {
@@ -110,6 +118,13 @@ int dl_cmd_run(int argc, char **argv) {
   int rc = dl_run_execute(&r, &o, &e);
   char *made[3] = {0};
   int nmade = 0;
+  for (int i = 0; !rc && i < 2; i++) {
+    const char *p = i ? geojson : out;
+    const dl_run_file *in = input_at(&r, p);
+    if (in)
+      rc = dl_errf(&e, DL_ECANTCREAT, "%s: is the %s input of this run; an output never replaces an input",
+                   p, in->what);
+  }
   if (!rc) {
     int was = exists(out);
     rc = dl_run_write_h5(&r, out, force, &e);

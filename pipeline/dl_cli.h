@@ -30,6 +30,10 @@ int dl_cli_fail(const char *cmd, const dl_err *e);
 int dl_cli_usage(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* 1 when a and b name the same existing file (device and inode), else 0:
+ * an output must never replace one of the command's inputs, even with --force. */
+int dl_cli_same_file(const char *a, const char *b);
+
 /* Seconds on a monotonic clock, for timings in progress messages. */
 double dl_cli_now(void);
 /* "dustload CMD: message" on stderr unless quiet. */

@@ -98,8 +98,8 @@ int dl_param_set(dl_params *p, const char *name, const char *value,
     v = strtod(value, &end);
     while (*end == ' ' || *end == '\t') end++;
     if (end == value || *end || errno || !isfinite(v))
-      return dl_errf(e, DL_ECONFIG, "%s: parameter %s: expected a number%s, got '%s'",
-                     origin, name, d->unit[0] ? " in " : "", value);
+      return dl_errf(e, DL_ECONFIG, "%s: parameter %s: expected a number in [%g, %g]%s%s, got '%s'",
+                     origin, name, d->min, d->max, d->unit[0] ? " " : "", d->unit, value);
     if (d->type == DL_PT_INT && v != floor(v))
       return dl_errf(e, DL_ECONFIG, "%s: parameter %s: expected a whole number, got '%s'",
                      origin, name, value);

@@ -192,7 +192,7 @@ static int read_runs(const dl_rank_opts *o, rank_run **out, size_t *nout, dl_err
     if (!rc && !(names[n++] = strdup(de->d_name))) rc = dl_errf(e, DL_ENOMEM, "out of memory");
   }
   closedir(d);
-  if (!rc) qsort(names, n, sizeof *names, cmp_name);
+  if (!rc && n) qsort(names, n, sizeof *names, cmp_name); /* names is NULL when n is 0 */
   rank_run *v = rc ? NULL : calloc(n ? n : 1, sizeof *v);
   if (!rc && !v) rc = dl_errf(e, DL_ENOMEM, "out of memory");
   for (size_t i = 0; i < n; i++) {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "dl_run.h"
 #include "geojson_out.h"
@@ -102,6 +103,12 @@ int dl_run_write_tables(const dl_run *r, const char *dir, int force, dl_err *e) 
   };
   const char *files[] = {"district.csv", "townships.csv", "townships_best30.csv",
                          "townships_worst10.csv", "roads_worst3.csv", "roads.csv"};
+  /* refuse before writing any table, so a clash leaves no partial set behind */
+  for (int i = 0; !rc && !force && i < 7; i++) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, i < 6 ? files[i] : "ranking.md");
+    if (access(path, F_OK) == 0) rc = dl_errf(e, DL_EEXIST, "%s: exists (use --force to replace it)", path);
+  }
   for (int i = 0; !rc && i < 6; i++) rc = write_one(dir, files[i], &tabs[i], force, e);
   if (!rc) {
     char path[4200];

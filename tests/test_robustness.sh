@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# test_robustness.sh: user-facing promises on hostile use: an output never
+# replaces an input (run, calibrate; even with --force), a clash leaves no
+# partial table set, empty folders give a clear error (rank, batch; no
+# undefined behaviour under the sanitizers), a bad --set names its range.
+set -u
+DL=${DL_BIN:?}; FX=${DL_FIXTURES:?}
+"$DL" simulate --help >/dev/null 2>&1 || { echo "skip: this build has no simulate command"; exit 77; }
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+# expect CODE CMD...: runs CMD, checks its exit status, keeps stderr in $T/err
+expect() {
+  local want=$1; shift
+  "$@" >"$T/out" 2>"$T/err"; local rc=$?
+  [ "$rc" = "$want" ] || fail "$* exited $rc, expected $want: $(cat "$T/err")"
+  if grep -qE "runtime error|AddressSanitizer|LeakSanitizer" "$T/err"; then fail "$*: sanitizer: $(cat "$T/err")"; fi
+}
+has() { grep -qF -- "$1" "$T/err" || fail "stderr lacks '$1': $(cat "$T/err")"; }
+
+"$DL" network import -q --osm "$FX/osm/beijing_haidian_2013.osm" --townships "$FX/demo/demo_townships.geojson" \
+  --districts "$FX/demo/demo_district.geojson" -o "$T/hd.net" || fail "network import"
+"$DL" simulate -q --network "$T/hd.net" --hours 0.2 -o "$T/sim" || fail "simulate"
+M=$T/sim/manifest.ini
+(cd "$T" && sha256sum hd.net sim/*) >"$T/sums"
+intact() { (cd "$T" && sha256sum --quiet -c sums) || fail "an input changed: $*"; }
+
+# run: -o or --geojson naming an input is refused, even with --force
+expect 73 "$DL" run "$M" -q --force -o "$T/sim/gps.nmea"
+has "is the gps input of this run"; intact "run -o gps"
+expect 73 "$DL" run "$M" -q --force -o "$T/sim/../sim/manifest.ini"
+has "is the manifest input of this run"; intact "run -o manifest"
+expect 73 "$DL" run "$M" -q --force -o "$T/hd.net"
+has "is the network input of this run"; intact "run -o network"
+expect 73 "$DL" run "$M" -q --force -o "$T/r0.h5" --geojson "$T/sim/dusttrak_tyre.csv"
+has "dusttrak_tyre.csv: is the instrument"; intact "run --geojson instrument"
+[ ! -e "$T/r0.h5" ] || fail "run left its HDF5 output after a refused --geojson"
+
+# run: an existing table file refuses the whole set before any is written
+mkdir "$T/tb"; echo keep >"$T/tb/roads.csv"
+expect 73 "$DL" run "$M" -q -o "$T/r1.h5" --tables "$T/tb"
+has "tb/roads.csv: exists"
+[ "$(ls "$T/tb")" = roads.csv ] || fail "partial tables written: $(ls "$T/tb")"
+[ "$(cat "$T/tb/roads.csv")" = keep ] || fail "roads.csv replaced"
+[ ! -e "$T/r1.h5" ] || fail "run left its HDF5 output after the table clash"
+expect 0 "$DL" run "$M" -q -o "$T/r1.h5" --tables "$T/tb" --force
+[ "$(ls "$T/tb" | wc -l)" = 7 ] || fail "--force tables: $(ls "$T/tb")"
+
+# calibrate: -o naming a run file, the vacuum samples or the network is refused
+cut -d, -f1,3 "$T/sim/truth_segments.csv" >"$T/vac.csv"
+sha256sum "$T/r1.h5" "$T/vac.csv" >"$T/sums2"
+expect 73 "$DL" calibrate --vacuum "$T/vac.csv" "$T/r1.h5" -o "$T/r1.h5" --force
+has "is an input (a run file)"
+expect 73 "$DL" calibrate --vacuum "$T/vac.csv" "$T/r1.h5" -o "$T/vac.csv" --force
+has "is an input (--vacuum)"
+expect 73 "$DL" calibrate --vacuum "$T/vac.csv" "$T/r1.h5" --network "$T/hd.net" -o "$T/hd.net" --force
+has "is an input (--network)"
+sha256sum --quiet -c "$T/sums2" || fail "calibrate changed an input"; intact "calibrate"
+expect 0 "$DL" calibrate --vacuum "$T/vac.csv" "$T/r1.h5" -o "$T/c.ini"
+
+# empty folders: a clear error naming the folder, nothing written
+mkdir "$T/empty"
+expect 65 "$DL" rank "$T/empty" --period 2020-05 -o "$T/rk"
+has "empty: no run with samples in period 2020-05"; has "0 run file(s) read"
+[ ! -e "$T/rk" ] || fail "rank wrote results for an empty folder"
+expect 66 "$DL" batch "$T/empty" -o "$T/bo" -q
+has "empty: no manifest found"
+[ ! -e "$T/bo" ] || fail "batch created its output folder for an empty input folder"
+
+# a --set value that is not a number names the accepted range and unit
+expect 78 "$DL" run "$M" -q -o "$T/r2.h5" --set grid_hz=nan
+has "parameter grid_hz: expected a number in [0.1, 100] Hz, got 'nan'"
+[ ! -e "$T/r2.h5" ] || fail "run wrote an output despite a bad --set"
+echo "ok"
