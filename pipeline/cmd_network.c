@@ -154,6 +154,13 @@ static int cmd_import(int argc, char **argv) {
   double t0 = dl_cli_now();
   dl_err e;
   dl_err_clear(&e);
+  /* an output never replaces an input, not even with --force */
+  const char *ins[] = {osm, town, dist}, *what[] = {"--osm", "--townships", "--districts"};
+  for (int i = 0; i < 3; i++)
+    if (dl_cli_same_file(outp, ins[i])) {
+      dl_errf(&e, DL_ECANTCREAT, "%s: is an input (%s); an output never replaces an input", outp, what[i]);
+      return dl_cli_fail("network import", &e);
+    }
   dl_osm o;
   dl_geopolys gt, gd;
   memset(&gt, 0, sizeof gt);

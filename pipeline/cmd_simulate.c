@@ -333,6 +333,10 @@ int dl_cmd_simulate(int argc, char **argv) {
     if (!(paths[i] = join(dir, names[i]))) {
       rc = dl_errf(&e, DL_ENOMEM, "simulate: out of memory");
       goto done;
+    } else if (dl_cli_same_file(paths[i], netp)) { /* never replace the input, even with --force */
+      rc = dl_errf(&e, DL_ECANTCREAT, "%s: is the --network input; an output never replaces an input",
+                   paths[i]);
+      goto done;
     }
   double t1 = dl_cli_now();
   rc = dl_simulate(&n, &sp, &s, &e);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_robustness.sh: user-facing promises on hostile use: an output never
-# replaces an input (run, calibrate; even with --force), a clash leaves no
+# replaces an input (run, calibrate, network import, simulate; even with --force), a clash leaves no
 # partial table set, empty folders give a clear error (rank, batch; no
 # undefined behaviour under the sanitizers), a bad --set names its range.
 set -u
@@ -56,6 +56,22 @@ expect 73 "$DL" calibrate --vacuum "$T/vac.csv" "$T/r1.h5" --network "$T/hd.net"
 has "is an input (--network)"
 sha256sum --quiet -c "$T/sums2" || fail "calibrate changed an input"; intact "calibrate"
 expect 0 "$DL" calibrate --vacuum "$T/vac.csv" "$T/r1.h5" -o "$T/c.ini"
+
+# network import and simulate: -o naming an input is refused, even with --force
+cp "$FX/osm/beijing_haidian_2013.osm" "$T/h.osm"; cp "$FX/demo/demo_townships.geojson" "$T/tw.geojson"
+sha256sum "$T/h.osm" "$T/tw.geojson" >"$T/sums3"
+expect 73 "$DL" network import -q --osm "$T/h.osm" -o "$T/h.osm" --force
+has "is an input (--osm)"
+expect 73 "$DL" network import -q --osm "$T/h.osm" --townships "$T/tw.geojson" -o "$T/tw.geojson" --force
+has "is an input (--townships)"
+expect 73 "$DL" network import -q --osm "$T/h.osm" --districts "$T/tw.geojson" -o "$T/./tw.geojson" --force
+has "is an input (--districts)"
+sha256sum --quiet -c "$T/sums3" || fail "network import changed an input"
+mkdir "$T/sn"; cp "$T/hd.net" "$T/sn/truth_run.txt"
+expect 73 "$DL" simulate -q --network "$T/sn/truth_run.txt" -o "$T/sn" --force --hours 0.02
+has "truth_run.txt: is the --network input"
+cmp -s "$T/hd.net" "$T/sn/truth_run.txt" || fail "simulate replaced its network input"
+[ "$(ls "$T/sn")" = truth_run.txt ] || fail "simulate wrote despite the refusal: $(ls "$T/sn")"
 
 # empty folders: a clear error naming the folder, nothing written
 mkdir "$T/empty"
