@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dl_io.h"
@@ -51,6 +52,12 @@ dl_format dl_format_detect(const char *path, dl_err *e) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     dl_errf(e, DL_ENOINPUT, "%s: cannot open: %s", path, strerror(errno));
+    return DL_FMT_UNKNOWN;
+  }
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    close(fd);
+    dl_errf(e, DL_ENOINPUT, "%s: is a folder, expected a file", path);
     return DL_FMT_UNKNOWN;
   }
   char buf[8192];

@@ -54,6 +54,12 @@ int dl_lines_open(dl_lines *r, const char *path, dl_err *e) {
     if (r->fd < 0)
       return dl_errf(e, DL_ENOINPUT, "%s: cannot open: %s", path,
                      strerror(errno));
+    struct stat st;
+    if (fstat(r->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+      close(r->fd);
+      r->fd = -1;
+      return dl_errf(e, DL_ENOINPUT, "%s: is a folder, expected a file", path);
+    }
   }
   r->cap = DL_LINES_CHUNK + DL_LINES_MAXLINE;
   r->buf = calloc(1, r->cap + DL_LINES_PAD);

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dl_io.h"
@@ -191,6 +192,11 @@ int dl_read_gpx(const char *path, const dl_gps_opts *o, dl_fixes *out,
   (void)o;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return dl_errf(e, DL_ENOINPUT, "%s: cannot open: %s", path, strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    close(fd);
+    return dl_errf(e, DL_ENOINPUT, "%s: is a folder, expected a file", path);
+  }
   gpx_state s;
   memset(&s, 0, sizeof s);
   s.path = path;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ini.h>
@@ -578,8 +579,11 @@ int dl_manifest_read(const char *path, dl_manifest *m, dl_err *e) {
   c.m = m;
   c.e = e;
   c.f = fopen(path, "r");
-  if (!c.f) {
-    int rc = dl_errf(e, DL_ENOINPUT, "%s: cannot open: %s", path, strerror(errno));
+  struct stat st;
+  if (!c.f || (fstat(fileno(c.f), &st) == 0 && S_ISDIR(st.st_mode))) {
+    int rc = c.f ? dl_errf(e, DL_ENOINPUT, "%s: is a folder, expected a manifest file", path)
+                 : dl_errf(e, DL_ENOINPUT, "%s: cannot open: %s", path, strerror(errno));
+    if (c.f) fclose(c.f);
     dl_manifest_free(m);
     return rc;
   }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <strings.h>
 #include <sysexits.h>
 #include <time.h>
@@ -89,6 +90,11 @@ static int num(const char *s, double *out) {
 static int read_vacuum(const char *path, vac *v, int *by_pos, dl_err *e) {
   FILE *f = fopen(path, "r");
   if (!f) return dl_errf(e, DL_ENOINPUT, "%s: cannot open vacuum samples: %s", path, strerror(errno));
+  struct stat st;
+  if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+    fclose(f);
+    return dl_errf(e, DL_ENOINPUT, "%s: is a folder, expected the vacuum samples CSV", path);
+  }
   char buf[1024];
   long line = 0;
   int col_lon = -1, col_lat = -1, col_seg = -1, col_sl = -1, ncol = 0, rc = DL_OK;

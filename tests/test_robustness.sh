@@ -82,6 +82,20 @@ expect 66 "$DL" batch "$T/empty" -o "$T/bo" -q
 has "empty: no manifest found"
 [ ! -e "$T/bo" ] || fail "batch created its output folder for an empty input folder"
 
+# a folder where a file is expected: "cannot open input" (66) naming it, for
+# inspect (detected or any --format), manifests, their files, vacuum samples
+mkdir "$T/dir.ini" "$T/dir"
+expect 66 "$DL" inspect "$T/dir"; has "dir: is a folder, expected a file"
+for f in nmea gpsd-json gpx plt gps-csv dusttrak csv; do
+  expect 66 "$DL" inspect --format $f "$T/dir"; has "dir: is a folder, expected a file"
+done
+expect 66 "$DL" run "$T/dir.ini" -q -o "$T/r3.h5"; has "dir.ini: is a folder, expected a manifest file"
+cp -r "$T/sim" "$T/sd"; rm "$T/sd/gps.nmea"; mkdir "$T/sd/gps.nmea"
+expect 66 "$DL" run "$T/sd/manifest.ini" -q -o "$T/r3.h5"; has "gps.nmea: is a folder, expected a file"
+expect 66 "$DL" calibrate --vacuum "$T/dir" "$T/r1.h5" -o "$T/c3.ini"
+has "dir: is a folder, expected the vacuum samples CSV"
+[ ! -e "$T/r3.h5" ] && [ ! -e "$T/c3.ini" ] || fail "an output was written despite the error"
+
 # a --set value that is not a number names the accepted range and unit
 expect 78 "$DL" run "$M" -q -o "$T/r2.h5" --set grid_hz=nan
 has "parameter grid_hz: expected a number in [0.1, 100] Hz, got 'nan'"
