@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "calibfile.h"
 #include "dl_cli.h"
@@ -272,6 +273,15 @@ static const rank_run *choose(rank_run *v, size_t n) {
 }
 
 int dl_rank_main(const dl_rank_opts *o, FILE *out, dl_err *e) {
+  /* refuse before any work when a result is in the way, so a clash leaves no partial set */
+  static const char *const results[] = {"ranking.h5", "ranking.md", "district.csv", "townships.csv",
+                                        "townships_best30.csv", "townships_worst10.csv", "roads.csv",
+                                        "roads_worst3.csv", "runs.csv"};
+  for (size_t i = 0; !o->force && i < sizeof results / sizeof *results; i++) {
+    char p[4200];
+    snprintf(p, sizeof p, "%s/%s", o->rankdir, results[i]);
+    if (access(p, F_OK) == 0) return dl_errf(e, DL_EEXIST, "%s: exists (use --force to replace it)", p);
+  }
   rank_run *v = NULL;
   size_t n = 0;
   int rc = read_runs(o, &v, &n, e);

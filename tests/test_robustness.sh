@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test_robustness.sh: user-facing promises on hostile use: an output never
-# replaces an input (run, calibrate, network import, simulate; even with --force), a clash leaves no
-# partial table set, empty folders give a clear error (rank, batch; no
-# undefined behaviour under the sanitizers), a bad --set names its range.
+# replaces an input (run, calibrate, network import, simulate; even with
+# --force); a clash leaves no partial table or rank result set; empty folders
+# and folders where a file is expected give a clear error (no undefined
+# behaviour under the sanitizers); a bad --set names its range.
 set -u
 DL=${DL_BIN:?}; FX=${DL_FIXTURES:?}
 "$DL" simulate --help >/dev/null 2>&1 || { echo "skip: this build has no simulate command"; exit 77; }
@@ -95,6 +96,14 @@ expect 66 "$DL" run "$T/sd/manifest.ini" -q -o "$T/r3.h5"; has "gps.nmea: is a f
 expect 66 "$DL" calibrate --vacuum "$T/dir" "$T/r1.h5" -o "$T/c3.ini"
 has "dir: is a folder, expected the vacuum samples CSV"
 [ ! -e "$T/r3.h5" ] && [ ! -e "$T/c3.ini" ] || fail "an output was written despite the error"
+
+# rank: an existing result refuses the whole set before any work; --force replaces it
+mkdir "$T/runs" "$T/rkc"; cp "$T/r1.h5" "$T/runs/"; echo keep >"$T/rkc/runs.csv"
+expect 73 "$DL" rank "$T/runs" --period 2020-05 -o "$T/rkc" -q
+has "rkc/runs.csv: exists"
+[ "$(ls "$T/rkc")" = runs.csv ] || fail "rank wrote a partial result set: $(ls "$T/rkc")"
+expect 0 "$DL" rank "$T/runs" --period 2020-05 -o "$T/rkc" -q --force
+[ "$(ls "$T/rkc" | wc -l)" = 9 ] && [ "$(head -c 4 "$T/rkc/runs.csv")" = file ] || fail "rank --force: $(ls "$T/rkc")"
 
 # a --set value that is not a number names the accepted range and unit
 expect 78 "$DL" run "$M" -q -o "$T/r2.h5" --set grid_hz=nan
