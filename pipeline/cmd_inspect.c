@@ -186,7 +186,7 @@ int dl_cmd_inspect(int argc, char **argv) {
   opterr = 0;
   int c;
   char *end;
-  while ((c = getopt_long(argc, argv, "+fsh", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "fsh", opts, NULL)) != -1) { /* options after FILE too */
     switch (c) {
       case 'f': case 's': mode = c; break;
       case 'h': fputs(HELP, stdout); return 0;

@@ -236,7 +236,7 @@ static int cmd_info(int argc, char **argv) {
   int segs = 0, c;
   optind = 0;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "+sh", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "sh", opts, NULL)) != -1) { /* options after NET too */
     if (c == 's') segs = 1;
     else if (c == 'h') {
       fputs(HELP, stdout);
@@ -244,7 +244,10 @@ static int cmd_info(int argc, char **argv) {
     } else
       return dl_cli_usage("network info", "unknown option '%s'", argv[optind - 1]);
   }
-  if (argc - optind != 1) return dl_cli_usage("network info", "expected one network file");
+  if (argc - optind != 1)
+    return argc - optind > 1 ? dl_cli_usage("network info", "expected one network file, got also '%s'",
+                                            argv[optind + 1])
+                             : dl_cli_usage("network info", "expected one network file");
   const char *path = argv[optind];
   dl_err e;
   dl_err_clear(&e);

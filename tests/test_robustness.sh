@@ -105,6 +105,17 @@ has "rkc/runs.csv: exists"
 expect 0 "$DL" rank "$T/runs" --period 2020-05 -o "$T/rkc" -q --force
 [ "$(ls "$T/rkc" | wc -l)" = 9 ] && [ "$(head -c 4 "$T/rkc/runs.csv")" = file ] || fail "rank --force: $(ls "$T/rkc")"
 
+# network info takes its option after NET too, and names a second file
+"$DL" network info --segments "$T/hd.net" >"$T/seg1" || fail "network info --segments NET"
+expect 0 "$DL" network info "$T/hd.net" --segments
+cmp -s "$T/seg1" "$T/out" || fail "network info NET --segments differs from --segments NET"
+expect 64 "$DL" network info "$T/hd.net" "$T/h.osm"; has "expected one network file, got also"
+
+# inspect takes its options after FILE too (they were read as file names)
+"$DL" inspect --fixes --format nmea "$T/sim/gps.nmea" >"$T/fx1" || fail "inspect --fixes --format nmea GPS"
+expect 0 "$DL" inspect "$T/sim/gps.nmea" --fixes --format nmea
+cmp -s "$T/fx1" "$T/out" || fail "inspect GPS --fixes differs from --fixes GPS"
+
 # a --set value that is not a number names the accepted range and unit
 expect 78 "$DL" run "$M" -q -o "$T/r2.h5" --set grid_hz=nan
 has "parameter grid_hz: expected a number in [0.1, 100] Hz, got 'nan'"
