@@ -88,7 +88,7 @@ int dl_cmd_batch(int argc, char **argv) {
     }
   }
   if (optind >= argc) return dl_cli_usage("batch", "at least one manifest or folder is required");
-  if (!o.outdir) return dl_cli_usage("batch", "-o OUTDIR is required");
+  if (!o.outdir || !*o.outdir) return dl_cli_usage("batch", "-o OUTDIR is required");
   if (o.resume && o.force) return dl_cli_usage("batch", "--resume and --force exclude each other");
   return dl_batch_main((const char *const *)argv + optind, argc - optind, &o);
 }

@@ -201,7 +201,7 @@ int dl_cmd_calibrate(int argc, char **argv) {
     }
   }
   if (!vpath) return dl_cli_usage("calibrate", "--vacuum FILE.csv is required");
-  if (!out) return dl_cli_usage("calibrate", "-o CALIB.ini is required");
+  if (!out || !*out) return dl_cli_usage("calibrate", "-o CALIB.ini is required");
   if (optind >= argc) return dl_cli_usage("calibrate", "at least one RUN.h5 is required");
   dl_err e;
   dl_err_clear(&e);

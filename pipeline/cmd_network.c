@@ -150,7 +150,7 @@ static int cmd_import(int argc, char **argv) {
   }
   if (optind < argc) return dl_cli_usage("network import", "unexpected argument '%s'", argv[optind]);
   if (!osm) return dl_cli_usage("network import", "--osm FILE is required");
-  if (!outp) return dl_cli_usage("network import", "-o NET is required");
+  if (!outp || !*outp) return dl_cli_usage("network import", "-o NET is required");
   double t0 = dl_cli_now();
   dl_err e;
   dl_err_clear(&e);

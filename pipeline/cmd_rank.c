@@ -91,7 +91,7 @@ int dl_cmd_rank(int argc, char **argv) {
   if (optind >= argc) return dl_cli_usage("rank", "the batch folder OUTDIR is required");
   if (optind + 1 < argc) return dl_cli_usage("rank", "one OUTDIR only, got also '%s'", argv[optind + 1]);
   if (!o.label) return dl_cli_usage("rank", "--period YYYY-MM is required");
-  if (!o.rankdir) return dl_cli_usage("rank", "-o RANKDIR is required");
+  if (!o.rankdir || !*o.rankdir) return dl_cli_usage("rank", "-o RANKDIR is required");
   o.outdir = argv[optind];
   dl_rank_period(year, month, o.start_day, o.tz_hours, &o.t0, &o.t1);
   dl_err e;

@@ -100,7 +100,7 @@ int dl_cmd_run(int argc, char **argv) {
   }
   if (optind >= argc) return dl_cli_usage("run", "a MANIFEST is required");
   if (optind + 1 < argc) return dl_cli_usage("run", "one MANIFEST only, got also '%s'", argv[optind + 1]);
-  if (!out) return dl_cli_usage("run", "-o RUN.h5 is required");
+  if (!out || !*out) return dl_cli_usage("run", "-o RUN.h5 is required");
   o.manifest = argv[optind];
   o.sets = sets;
   dl_err e;

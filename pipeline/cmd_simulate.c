@@ -305,7 +305,7 @@ int dl_cmd_simulate(int argc, char **argv) {
   }
   if (optind < argc) return dl_cli_usage("simulate", "unexpected argument '%s'", argv[optind]);
   if (!netp) return dl_cli_usage("simulate", "--network NET is required");
-  if (!dir) return dl_cli_usage("simulate", "-o DIR is required");
+  if (!dir || !*dir) return dl_cli_usage("simulate", "-o DIR is required");
 
   double t_start = dl_cli_now();
   dl_err e;

@@ -116,6 +116,14 @@ expect 64 "$DL" network info "$T/hd.net" "$T/h.osm"; has "expected one network f
 expect 0 "$DL" inspect "$T/sim/gps.nmea" --fixes --format nmea
 cmp -s "$T/fx1" "$T/out" || fail "inspect GPS --fixes differs from --fixes GPS"
 
+# an empty -o is a usage error (64) before any work, for every command that writes
+expect 64 "$DL" run "$M" -q -o ""; has "-o RUN.h5 is required"
+expect 64 "$DL" calibrate --vacuum "$T/vac.csv" "$T/r1.h5" -o ""; has "-o CALIB.ini is required"
+expect 64 "$DL" network import -q --osm "$T/h.osm" -o ""; has "-o NET is required"
+expect 64 "$DL" simulate -q --network "$T/hd.net" -o ""; has "-o DIR is required"
+expect 64 "$DL" batch "$M" -q -o ""; has "-o OUTDIR is required"
+expect 64 "$DL" rank "$T/runs" --period 2020-05 -o ""; has "-o RANKDIR is required"
+
 # a --set value that is not a number names the accepted range and unit
 expect 78 "$DL" run "$M" -q -o "$T/r2.h5" --set grid_hz=nan
 has "parameter grid_hz: expected a number in [0.1, 100] Hz, got 'nan'"
