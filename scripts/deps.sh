@@ -18,6 +18,7 @@ PKGS=(
   libopenmpi-dev openmpi-bin     # Open MPI: batch across machines
   libcmocka-dev           # unit tests
   python3 python3-h5py python3-numpy python3-pyproj  # ../shared/checks, HDF5 read-back test
+  bc iproute2             # timing arithmetic and free-port search in the live gpsd test
 )
 missing=()
 for p in "${PKGS[@]}"; do
