@@ -859,8 +859,10 @@ static double stop_edge_fit(const model *m, size_t f, const double *zm, size_t l
 /* Smooths the route coordinates z of fixes f .. f+nf-1 (NAN = no
  * measurement): a constant-velocity smoother; then every stretch where the
  * smoothed speed stays below STOP_MPS for STOP_MIN_S is a stop, held at the
- * mean of its measurements (a constant-velocity model overshoots a braking
- * vehicle and carries the overshoot into the stop), and the smoother is run
+ * mean of its smoothed positions (a constant-velocity model overshoots a
+ * braking vehicle and carries the overshoot into the stop; the smoothed
+ * positions also weigh the arrival and departure, so a short stop is placed
+ * better than by its few AR(1)-correlated measurements), and the smoother is run
  * again with the stops as measurements; finally the nearest non-decreasing
  * sequence (pool adjacent violators): the vehicle never moves backwards
  * along its own route. */
@@ -882,7 +884,7 @@ static void smooth(const model *m, work *w, size_t f, size_t nf, double *z, doub
     double sum = 0;
     size_t cnt = 0;
     for (size_t k = k0; k < k1; k++)
-      if (isfinite(zr[k])) sum += zr[k], cnt++;
+      if (isfinite(zr[k])) sum += z[k], cnt++;
     if (cnt >= 2 && m->t[f + k1 - 1] - m->t[f + k0] >= STOP_MIN_S) {
       /* the mean of cnt measurements with AR(1) errors: about cnt * emw independent ones */
       double sd = sqrt(R / fmax(1.0, (double)cnt * m->emw));
