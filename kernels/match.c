@@ -865,16 +865,23 @@ static double norm_cdf(double a) { return 0.5 * erfc(-a * M_SQRT1_2); }
 static double stop_place(const model *m, const work *w, double mu, double sd, double *jn) {
   const dl_net *n = m->n;
   double qj = NAN; /* the junction nearest before mu within BOX_M, else the first one after it */
+  size_t kj = 0;
   for (size_t k = 1; k < w->rn; k++) {
     double q = w->rcum[k];
     if (q < mu - BOX_M) continue;
     if (q > mu + 4.0 * sd) break;
     if (m->deg[n->edge_from[w->route[k]]] < 3) continue;
-    qj = q;
+    qj = q, kj = k;
     if (q >= mu) break;
   }
   if (!isfinite(qj) || !(sd > 0)) return mu;
-  double a = (qj - mu) / sd, b = (qj + BOX_M - mu) / sd;
+  /* junctions closer than BOX_M in a row (the carriageways of a divided
+   * road) are one intersection: its box runs from the first one's node to
+   * BOX_M past the last one's, and vehicles wait before the first */
+  double qe = qj;
+  for (size_t k = kj; k-- > 1 && w->rcum[k] >= qj - BOX_M;)
+    if (m->deg[n->edge_from[w->route[k]]] >= 3) qj = w->rcum[k];
+  double a = (qj - mu) / sd, b = (qe + BOX_M - mu) / sd;
   double pa = norm_cdf(a), pb = norm_cdf(b);
   if (!(pa >= BOX_PRIOR * (pb - pa) && pa >= 1.0 - pb && pa > 1e-12)) return mu;
   if (jn) *jn = qj;
