@@ -34,6 +34,7 @@
 #define SG_TAU_MOVE 60.0  /* ... mean seconds moving between stops */
 #define SG_P 0.15         /* stopped probability above which a stretch may be a short stop */
 #define SG_EPS 1.0        /* m: a short stop's cap before its junction node */
+#define AGILE_Q 1.0       /* m^2/s^3: acceleration noise of the smoother that picks the side of each junction */
 #define RHO_START 0.7    /* GPS error AR(1) coefficient per second before it is estimated */
 #define RHO_MAX 0.95     /* largest GPS error AR(1) coefficient per second */
 #define SKIP_PEN 5.0     /* log-likelihood cost of dropping an observation between two steps */
@@ -114,6 +115,7 @@ typedef struct work {
   double *zlin;      /* [cap] smoother: measurements of its second pass */
   uint8_t *stopk;    /* [cap] smoother: fix is in a stop */
   double *zcap;      /* [cap] smoother: largest route coordinate of each fix (short stops) */
+  double *zag;       /* [cap] agile smoother's coordinates */
   uint32_t *route;   /* route edges of the current sub-match */
   double *rcum;      /* route coordinate where each route edge starts */
   size_t rn, rcap;
@@ -127,7 +129,7 @@ static void work_free(work *w) {
   free(w->cstart), free(w->c), free(w->score), free(w->back), free(w->via), free(w->obs), free(w->state);
   free(w->from), free(w->shift);
   free(w->sub), free(w->coord), free(w->fsub), free(w->noroad), free(w->kf);
-  free(w->zraw), free(w->zlin), free(w->sv), free(w->stopk), free(w->zcap);
+  free(w->zraw), free(w->zlin), free(w->sv), free(w->stopk), free(w->zcap), free(w->zag);
   free(w->route), free(w->rcum), free(w->path);
   memset(w, 0, sizeof *w);
 }
@@ -164,6 +166,7 @@ static int work_reserve(work *w, size_t nfix) {
   bad |= GROW(w->zlin, c);
   bad |= GROW(w->stopk, c);
   bad |= GROW(w->zcap, c);
+  bad |= GROW(w->zag, c);
   if (bad) return DL_ENOMEM;
   w->cap = c;
   return DL_OK;
@@ -959,7 +962,7 @@ static double stop_edge_fit(const model *m, size_t f, const double *zm, size_t l
 }
 
 /* Smooths the route coordinates z of fixes f .. f+nf-1 (NAN = no
- * measurement): a constant-velocity smoother; then every stretch where the
+ * measurement) with acceleration noise qn: a constant-velocity smoother; then every stretch where the
  * smoothed speed stays below STOP_MPS for STOP_MIN_S is a stop, held at the
  * mean of its smoothed positions (a constant-velocity model overshoots a
  * braking vehicle and carries the overshoot into the stop; the smoothed
@@ -967,19 +970,20 @@ static double stop_edge_fit(const model *m, size_t f, const double *zm, size_t l
  * better than by its few AR(1)-correlated measurements), and the smoother is run
  * again with the stops as measurements; finally the nearest non-decreasing
  * sequence (pool adjacent violators): the vehicle never moves backwards
- * along its own route. */
-static void smooth(const model *m, work *w, size_t f, size_t nf, double *z, double R) {
+ * along its own route. The short-stop caps (zcap) are computed when
+ * *capped < 0 (then set to 1 if any, else 0) and reused otherwise. */
+static void smooth_q(const model *m, work *w, size_t f, size_t nf, double *z, double R, double qn, int *capped) {
   if (nf < 2) return;
   double *zr = w->zraw, *sv = w->sv;
   memcpy(zr, z, nf * sizeof *z);
-  kf_rts(m, w, f, nf, z, sv, R, m->o->smooth_q, NULL, zr);
+  kf_rts(m, w, f, nf, z, sv, R, qn, NULL, zr);
   double *zm = w->zlin; /* the measurements, before stops overwrite zr */
   memcpy(zm, zr, nf * sizeof *zm);
   /* short stops the speed misses: the switching filter's stopped stretches
    * that the stop prior puts before a junction are capped there */
   double *cap = w->zcap;
-  int capped = 0;
-  {
+  if (*capped < 0) {
+    *capped = 0;
     double *pf = w->kf, *pb = w->kf + nf;
     imm_pass(m, f, nf, zm, R, 1, pf);
     imm_pass(m, f, nf, zm, R, -1, pb);
@@ -1002,7 +1006,7 @@ static void smooth(const model *m, work *w, size_t f, size_t nf, double *z, doub
         double sd = sqrt(R / fmax(1.0, (double)cnt * m->emw)), qj = NAN;
         stop_place(m, w, sum / (double)cnt, sd, &qj);
         if (isfinite(qj))
-          for (size_t k = k0; k < k1; k++) cap[k] = qj - SG_EPS, capped = 1;
+          for (size_t k = k0; k < k1; k++) cap[k] = qj - SG_EPS, *capped = 1;
       }
       k0 = k1;
     }
@@ -1045,11 +1049,11 @@ static void smooth(const model *m, work *w, size_t f, size_t nf, double *z, doub
     uint8_t *stop = w->stopk;
     for (size_t k = 0; k < nf; k++) stop[k] = isnan(sv[k]);
     memcpy(z, zr, nf * sizeof *z);
-    kf_rts(m, w, f, nf, z, sv, R, m->o->smooth_q, stop, w->zlin);
+    kf_rts(m, w, f, nf, z, sv, R, qn, stop, w->zlin);
     for (size_t k = 0; k < nf; k++)
       if (stop[k]) z[k] = zr[k];
   }
-  if (capped)
+  if (*capped)
     for (size_t k = 0; k < nf; k++)
       if (z[k] > cap[k]) z[k] = cap[k];
   /* pool adjacent violators (equal weights), in place using kf as a block stack */
@@ -1067,6 +1071,39 @@ static void smooth(const model *m, work *w, size_t f, size_t nf, double *z, doub
   size_t k = 0;
   for (size_t b = 0; b < nb; b++)
     for (size_t c = 0; c < (size_t)bw[b]; c++) z[k++] = bv[b];
+}
+
+/* Route edge index holding route coordinate q. */
+static size_t route_index(const work *w, double q) {
+  size_t lo = 0, hi = w->rn;
+  while (hi - lo > 1) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (w->rcum[mid] <= q) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+/* Smooths the route coordinates z of fixes f .. f+nf-1 (NAN = no
+ * measurement) twice: with the steady smooth_q, whose positions are kept,
+ * and with the agile AGILE_Q, which follows braking for a turn or a stop
+ * and pulling away seconds sooner; where the two put a fix on different
+ * route edges, the fix is moved to the agile one's edge (to its end nearest
+ * the steady position). Measured: simulator sigma 15 interior +0.2 to +0.9
+ * points; the generator's within-5-m share within -0.3..+0.15 per seed. */
+static void smooth(const model *m, work *w, size_t f, size_t nf, double *z, double R) {
+  if (nf < 2) return;
+  double *za = w->zag;
+  memcpy(za, z, nf * sizeof *z);
+  int capped = -1;
+  smooth_q(m, w, f, nf, za, R, AGILE_Q, &capped);
+  smooth_q(m, w, f, nf, z, R, m->o->smooth_q, &capped);
+  for (size_t k = 0; k < nf; k++) {
+    if (!isfinite(z[k]) || !isfinite(za[k])) continue;
+    size_t e = route_index(w, z[k]), ea = route_index(w, za[k]);
+    if (e == ea) continue;
+    double lo = w->rcum[ea], hi = ea + 1 < w->rn ? w->rcum[ea + 1] : INFINITY;
+    z[k] = z[k] < lo ? lo + 0.01 : hi - 0.01;
+  }
 }
 
 /* ---- one piece of a trace ---------------------------------------------------- */

@@ -613,7 +613,8 @@ static void matcher_one_bad_fix_does_not_lock_onto_the_parallel_road(void **stat
  * the stop on the road after the junction; the fitted departure keeps
  * them before it. Share of the fixes from 5 s before the departure to 1 s
  * after it (still before the junction) on the incoming segment: measured
- * 0.752 with the fit, 0.667 without. */
+ * 0.752 with the fit, 0.667 without; 0.990 since short stops found by the
+ * stop/go filter are capped before their junction. */
 static void matcher_departure_from_a_stop_stays_before_the_junction(void **state) {
   (void)state;
   /* one-way road east (0,0) -> (500,0) -> (1000,0), a side road north at 500 */
@@ -646,8 +647,8 @@ static void matcher_departure_from_a_stop_stays_before_the_junction(void **state
     for (size_t i = 45; i <= 51; i++) ok += r.o.seg[i] == in, cnt++;
   }
   double share = (double)ok / cnt;
-  if (!(share >= 0.72)) print_message("share of the last stop fixes before the junction %.3f\n", share);
-  assert_true(share >= 0.72);
+  if (!(share >= 0.95)) print_message("share of the last stop fixes before the junction %.3f\n", share);
+  assert_true(share >= 0.95);
   run_free(&r);
   dl_netbuf_free(&f.nb);
 }
@@ -658,7 +659,8 @@ static void matcher_departure_from_a_stop_stays_before_the_junction(void **state
  * at 1-2 m/s and puts its later fixes on the road after the junction; the
  * stop/go filter finds the stretch and the stop prior caps it before the
  * node. Share of the standing fixes on the incoming segment: measured
- * 0.908 with the cap, 0.592 without. */
+ * 0.908 with the cap, 0.592 without (0.897 with the agile smoother
+ * choosing the junction side). */
 static void matcher_short_stop_stays_before_the_junction(void **state) {
   (void)state;
   static const double x[4] = {0, 500, 1000, 500}, y[4] = {0, 0, 0, 300};
