@@ -28,6 +28,13 @@
 #define STOP_HOLD_S 3.0   /* s after the fitted start of a departure placed by the fit */
 #define STOP_FIT_NATS 1.0 /* log-likelihood the fitted start must beat starts a second off by */
 #define LIN_GATE 1.0      /* sigmas: a tangent measurement farther than this from the projection is not used */
+#define SG_Q 1.0          /* stop/go filter: moving model's acceleration noise, m^2/s^3 */
+#define SG_QS 0.02        /* ... stopped model's position noise, m^2/s (creeping in a queue) */
+#define SG_TAU_STOP 20.0  /* ... mean seconds stopped */
+#define SG_TAU_MOVE 60.0  /* ... mean seconds moving between stops */
+#define SG_P 0.15         /* stopped probability above which a stretch may be a short stop */
+#define SG_EPS 1.0        /* m: a short stop's cap before its junction node */
+#define AGILE_Q 1.0       /* m^2/s^3: acceleration noise of the smoother that picks the side of each junction */
 #define RHO_START 0.7    /* GPS error AR(1) coefficient per second before it is estimated */
 #define RHO_MAX 0.95     /* largest GPS error AR(1) coefficient per second */
 #define SKIP_PEN 5.0     /* log-likelihood cost of dropping an observation between two steps */
@@ -107,6 +114,8 @@ typedef struct work {
   double *zraw, *sv; /* [cap] smoother: measurements, smoothed speeds */
   double *zlin;      /* [cap] smoother: measurements of its second pass */
   uint8_t *stopk;    /* [cap] smoother: fix is in a stop */
+  double *zcap;      /* [cap] smoother: largest route coordinate of each fix (short stops) */
+  double *zag;       /* [cap] agile smoother's coordinates */
   uint32_t *route;   /* route edges of the current sub-match */
   double *rcum;      /* route coordinate where each route edge starts */
   size_t rn, rcap;
@@ -120,7 +129,7 @@ static void work_free(work *w) {
   free(w->cstart), free(w->c), free(w->score), free(w->back), free(w->via), free(w->obs), free(w->state);
   free(w->from), free(w->shift);
   free(w->sub), free(w->coord), free(w->fsub), free(w->noroad), free(w->kf);
-  free(w->zraw), free(w->zlin), free(w->sv), free(w->stopk);
+  free(w->zraw), free(w->zlin), free(w->sv), free(w->stopk), free(w->zcap), free(w->zag);
   free(w->route), free(w->rcum), free(w->path);
   memset(w, 0, sizeof *w);
 }
@@ -156,6 +165,8 @@ static int work_reserve(work *w, size_t nfix) {
   bad |= GROW(w->sv, c);
   bad |= GROW(w->zlin, c);
   bad |= GROW(w->stopk, c);
+  bad |= GROW(w->zcap, c);
+  bad |= GROW(w->zag, c);
   if (bad) return DL_ENOMEM;
   w->cap = c;
   return DL_OK;
@@ -758,6 +769,91 @@ static void kf_rts(const model *m, work *w, size_t f, size_t nf, double *z, doub
   }
 }
 
+/* ---- stop / go switching filter --------------------------------------------- */
+/* Two motion models over the same state (route coordinate s, speed v, GPS
+ * error n along the route, as in kf_rts): stopped (v = 0) and moving
+ * (constant velocity, acceleration noise SG_Q), switching as a Markov
+ * chain with mean dwell SG_TAU_STOP stopped and SG_TAU_MOVE moving. One
+ * interacting-multiple-model pass over fixes f .. f+nf-1 of a sub-match in
+ * time order (dir +1) or reversed (dir -1; both models are reversible)
+ * writes the stopped probability of each fix to pr: forward after its
+ * measurement, backward before it, so that the two combine (two-filter
+ * form) without counting a measurement twice. A constant-velocity smoother
+ * glides through a 5-10 s stop at 1-2 m/s; the stopped model drops the
+ * speed to zero at once, so it explains the standing fixes better. */
+static void imm_pass(const model *m, size_t f, size_t nf, const double *z, double R, int dir, double *pr) {
+  double rho = m->rho, Rw = 0.02 * R, Ra = R - Rw;
+  double pis = SG_TAU_STOP / (SG_TAU_STOP + SG_TAU_MOVE); /* stationary share stopped */
+  double x[2][3], P[2][9], mu[2] = {pis, 1.0 - pis};
+  size_t k = dir > 0 ? 0 : nf - 1;
+  int started = 0;
+  double dtp = -1, a = 1, pms = 0, psm = 0;
+  for (size_t step = 0; step < nf; step++, k += (size_t)dir) {
+    if (!started) {
+      pr[k] = mu[0];
+      if (!isfinite(z[k])) continue;
+      for (int j = 0; j < 2; j++) {
+        x[j][0] = z[k], x[j][1] = 0, x[j][2] = 0;
+        memset(P[j], 0, sizeof P[j]);
+        P[j][0] = R, P[j][4] = j ? 100.0 : 1e-4, P[j][8] = Ra;
+      }
+      started = 1;
+      if (dir < 0) continue;
+    } else {
+      size_t kp = k - (size_t)dir;
+      double dt = fabs(m->t[f + k] - m->t[f + kp]);
+      if (dt != dtp) {
+        dtp = dt, a = pow(rho, dt);
+        pms = 1.0 - exp(-dt / SG_TAU_MOVE), psm = 1.0 - exp(-dt / SG_TAU_STOP);
+      }
+      /* mixing: Pi[i][j] = P(model j now | model i before); 0 = stopped */
+      double Pi[2][2] = {{1.0 - psm, psm}, {pms, 1.0 - pms}};
+      double c[2], xm[2][3], Pm[2][9];
+      for (int j = 0; j < 2; j++) {
+        c[j] = Pi[0][j] * mu[0] + Pi[1][j] * mu[1];
+        double w0 = c[j] > 0 ? Pi[0][j] * mu[0] / c[j] : 0.5, w1 = 1.0 - w0;
+        for (int i = 0; i < 3; i++) xm[j][i] = w0 * x[0][i] + w1 * x[1][i];
+        double d0[3], d1[3];
+        for (int i = 0; i < 3; i++) d0[i] = x[0][i] - xm[j][i], d1[i] = x[1][i] - xm[j][i];
+        for (int i = 0; i < 3; i++)
+          for (int l = 0; l < 3; l++)
+            Pm[j][3 * i + l] = w0 * (P[0][3 * i + l] + d0[i] * d0[l]) + w1 * (P[1][3 * i + l] + d1[i] * d1[l]);
+      }
+      /* prediction */
+      for (int j = 0; j < 2; j++) {
+        double F[9] = {1, j ? dt : 0, 0, 0, j ? 1 : 0, 0, 0, 0, a}, FP[9];
+        x[j][0] = xm[j][0] + F[1] * xm[j][1], x[j][1] = F[4] * xm[j][1], x[j][2] = a * xm[j][2];
+        m3_mul(F, Pm[j], FP);
+        m3_mul_bt(FP, F, P[j]);
+        if (j) {
+          double q = SG_Q;
+          P[j][0] += q * dt * dt * dt / 3, P[j][1] += q * dt * dt / 2, P[j][3] += q * dt * dt / 2, P[j][4] += q * dt;
+        } else {
+          P[j][0] += SG_QS * dt, P[j][4] += 1e-6;
+        }
+        P[j][8] += Ra * (1 - a * a);
+      }
+      mu[0] = c[0], mu[1] = c[1];
+      if (dir < 0) pr[k] = mu[0];
+    }
+    if (isfinite(z[k])) {
+      double L[2];
+      for (int j = 0; j < 2; j++) {
+        double *Q = P[j];
+        double PH[3] = {Q[0] + Q[2], Q[3] + Q[5], Q[6] + Q[8]};
+        double S = PH[0] + PH[2] + Rw, y = z[k] - x[j][0] - x[j][2];
+        L[j] = exp(-0.5 * y * y / S) / sqrt(S);
+        for (int i = 0; i < 3; i++) x[j][i] += PH[i] / S * y;
+        for (int i = 0; i < 3; i++)
+          for (int l = 0; l < 3; l++) Q[3 * i + l] -= PH[i] * PH[l] / S;
+      }
+      double s0 = mu[0] * L[0], s1 = mu[1] * L[1], st = s0 + s1;
+      if (st > 1e-300) mu[0] = s0 / st, mu[1] = s1 / st;
+    }
+    if (dir > 0) pr[k] = mu[0];
+  }
+}
+
 static double norm_cdf(double a) { return 0.5 * erfc(-a * M_SQRT1_2); }
 
 /* Position of a stop whose measurements average mu (standard error sd)
@@ -765,24 +861,33 @@ static double norm_cdf(double a) { return 0.5 * erfc(-a * M_SQRT1_2); }
  * more segments meet), not inside it, so the BOX_M metres past a junction
  * node have prior density BOX_PRIOR. When the part before the nearest
  * junction holds most posterior mass, the stop is placed at the posterior
- * mean there (a normal truncated at the node); otherwise at mu. Without
+ * mean there (a normal truncated at the node) and the node's route
+ * coordinate goes to *jn (when not NULL); otherwise at mu. Without
  * this, GPS noise puts about half the stops that are a few metres before a
  * junction onto the road after it. */
-static double stop_place(const model *m, const work *w, double mu, double sd) {
+static double stop_place(const model *m, const work *w, double mu, double sd, double *jn) {
   const dl_net *n = m->n;
   double qj = NAN; /* the junction nearest before mu within BOX_M, else the first one after it */
+  size_t kj = 0;
   for (size_t k = 1; k < w->rn; k++) {
     double q = w->rcum[k];
     if (q < mu - BOX_M) continue;
     if (q > mu + 4.0 * sd) break;
     if (m->deg[n->edge_from[w->route[k]]] < 3) continue;
-    qj = q;
+    qj = q, kj = k;
     if (q >= mu) break;
   }
   if (!isfinite(qj) || !(sd > 0)) return mu;
-  double a = (qj - mu) / sd, b = (qj + BOX_M - mu) / sd;
+  /* junctions closer than BOX_M in a row (the carriageways of a divided
+   * road) are one intersection: its box runs from the first one's node to
+   * BOX_M past the last one's, and vehicles wait before the first */
+  double qe = qj;
+  for (size_t k = kj; k-- > 1 && w->rcum[k] >= qj - BOX_M;)
+    if (m->deg[n->edge_from[w->route[k]]] >= 3) qj = w->rcum[k];
+  double a = (qj - mu) / sd, b = (qe + BOX_M - mu) / sd;
   double pa = norm_cdf(a), pb = norm_cdf(b);
   if (!(pa >= BOX_PRIOR * (pb - pa) && pa >= 1.0 - pb && pa > 1e-12)) return mu;
+  if (jn) *jn = qj;
   double phi = exp(-0.5 * a * a) / sqrt(2.0 * M_PI);
   return fmin(mu - sd * phi / pa, qj);
 }
@@ -857,20 +962,55 @@ static double stop_edge_fit(const model *m, size_t f, const double *zm, size_t l
 }
 
 /* Smooths the route coordinates z of fixes f .. f+nf-1 (NAN = no
- * measurement): a constant-velocity smoother; then every stretch where the
+ * measurement) with acceleration noise qn: a constant-velocity smoother; then every stretch where the
  * smoothed speed stays below STOP_MPS for STOP_MIN_S is a stop, held at the
- * mean of its measurements (a constant-velocity model overshoots a braking
- * vehicle and carries the overshoot into the stop), and the smoother is run
+ * mean of its smoothed positions (a constant-velocity model overshoots a
+ * braking vehicle and carries the overshoot into the stop; the smoothed
+ * positions also weigh the arrival and departure, so a short stop is placed
+ * better than by its few AR(1)-correlated measurements), and the smoother is run
  * again with the stops as measurements; finally the nearest non-decreasing
  * sequence (pool adjacent violators): the vehicle never moves backwards
- * along its own route. */
-static void smooth(const model *m, work *w, size_t f, size_t nf, double *z, double R) {
+ * along its own route. The short-stop caps (zcap) are computed when
+ * *capped < 0 (then set to 1 if any, else 0) and reused otherwise. */
+static void smooth_q(const model *m, work *w, size_t f, size_t nf, double *z, double R, double qn, int *capped) {
   if (nf < 2) return;
   double *zr = w->zraw, *sv = w->sv;
   memcpy(zr, z, nf * sizeof *z);
-  kf_rts(m, w, f, nf, z, sv, R, m->o->smooth_q, NULL, zr);
+  kf_rts(m, w, f, nf, z, sv, R, qn, NULL, zr);
   double *zm = w->zlin; /* the measurements, before stops overwrite zr */
   memcpy(zm, zr, nf * sizeof *zm);
+  /* short stops the speed misses: the switching filter's stopped stretches
+   * that the stop prior puts before a junction are capped there */
+  double *cap = w->zcap;
+  if (*capped < 0) {
+    *capped = 0;
+    double *pf = w->kf, *pb = w->kf + nf;
+    imm_pass(m, f, nf, zm, R, 1, pf);
+    imm_pass(m, f, nf, zm, R, -1, pb);
+    double pis = SG_TAU_STOP / (SG_TAU_STOP + SG_TAU_MOVE);
+    for (size_t k = 0; k < nf; k++) {
+      double a = pf[k] * pb[k] / pis, b = (1 - pf[k]) * (1 - pb[k]) / (1 - pis);
+      pf[k] = a + b > 0 ? a / (a + b) : 0;
+      cap[k] = INFINITY;
+    }
+    for (size_t k0 = 0; k0 < nf;) {
+      if (!(pf[k0] > SG_P)) {
+        k0++;
+        continue;
+      }
+      size_t k1 = k0, cnt = 0;
+      double sum = 0;
+      for (; k1 < nf && pf[k1] > SG_P; k1++)
+        if (isfinite(zm[k1])) sum += z[k1], cnt++;
+      if (cnt >= 2) {
+        double sd = sqrt(R / fmax(1.0, (double)cnt * m->emw)), qj = NAN;
+        stop_place(m, w, sum / (double)cnt, sd, &qj);
+        if (isfinite(qj))
+          for (size_t k = k0; k < k1; k++) cap[k] = qj - SG_EPS, *capped = 1;
+      }
+      k0 = k1;
+    }
+  }
   int stops = 0;
   for (size_t k0 = 0; k0 < nf;) {
     if (!(fabs(sv[k0]) < STOP_MPS)) {
@@ -882,11 +1022,11 @@ static void smooth(const model *m, work *w, size_t f, size_t nf, double *z, doub
     double sum = 0;
     size_t cnt = 0;
     for (size_t k = k0; k < k1; k++)
-      if (isfinite(zr[k])) sum += zr[k], cnt++;
+      if (isfinite(zr[k])) sum += z[k], cnt++;
     if (cnt >= 2 && m->t[f + k1 - 1] - m->t[f + k0] >= STOP_MIN_S) {
       /* the mean of cnt measurements with AR(1) errors: about cnt * emw independent ones */
       double sd = sqrt(R / fmax(1.0, (double)cnt * m->emw));
-      double at = stop_place(m, w, sum / (double)cnt, sd);
+      double at = stop_place(m, w, sum / (double)cnt, sd, NULL);
       for (size_t k = k0; k < k1; k++) zr[k] = at, sv[k] = NAN; /* NAN marks the stop */
       stops = 1;
       /* the departure: the fixes up to the fitted start stay put, the next
@@ -909,10 +1049,13 @@ static void smooth(const model *m, work *w, size_t f, size_t nf, double *z, doub
     uint8_t *stop = w->stopk;
     for (size_t k = 0; k < nf; k++) stop[k] = isnan(sv[k]);
     memcpy(z, zr, nf * sizeof *z);
-    kf_rts(m, w, f, nf, z, sv, R, m->o->smooth_q, stop, w->zlin);
+    kf_rts(m, w, f, nf, z, sv, R, qn, stop, w->zlin);
     for (size_t k = 0; k < nf; k++)
       if (stop[k]) z[k] = zr[k];
   }
+  if (*capped)
+    for (size_t k = 0; k < nf; k++)
+      if (z[k] > cap[k]) z[k] = cap[k];
   /* pool adjacent violators (equal weights), in place using kf as a block stack */
   double *bv = w->kf, *bw = w->kf + nf;
   size_t nb = 0;
@@ -928,6 +1071,39 @@ static void smooth(const model *m, work *w, size_t f, size_t nf, double *z, doub
   size_t k = 0;
   for (size_t b = 0; b < nb; b++)
     for (size_t c = 0; c < (size_t)bw[b]; c++) z[k++] = bv[b];
+}
+
+/* Route edge index holding route coordinate q. */
+static size_t route_index(const work *w, double q) {
+  size_t lo = 0, hi = w->rn;
+  while (hi - lo > 1) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (w->rcum[mid] <= q) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+/* Smooths the route coordinates z of fixes f .. f+nf-1 (NAN = no
+ * measurement) twice: with the steady smooth_q, whose positions are kept,
+ * and with the agile AGILE_Q, which follows braking for a turn or a stop
+ * and pulling away seconds sooner; where the two put a fix on different
+ * route edges, the fix is moved to the agile one's edge (to its end nearest
+ * the steady position). Measured: simulator sigma 15 interior +0.2 to +0.9
+ * points; the generator's within-5-m share within -0.3..+0.15 per seed. */
+static void smooth(const model *m, work *w, size_t f, size_t nf, double *z, double R) {
+  if (nf < 2) return;
+  double *za = w->zag;
+  memcpy(za, z, nf * sizeof *z);
+  int capped = -1;
+  smooth_q(m, w, f, nf, za, R, AGILE_Q, &capped);
+  smooth_q(m, w, f, nf, z, R, m->o->smooth_q, &capped);
+  for (size_t k = 0; k < nf; k++) {
+    if (!isfinite(z[k]) || !isfinite(za[k])) continue;
+    size_t e = route_index(w, z[k]), ea = route_index(w, za[k]);
+    if (e == ea) continue;
+    double lo = w->rcum[ea], hi = ea + 1 < w->rn ? w->rcum[ea + 1] : INFINITY;
+    z[k] = z[k] < lo ? lo + 0.01 : hi - 0.01;
+  }
 }
 
 /* ---- one piece of a trace ---------------------------------------------------- */
