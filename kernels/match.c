@@ -14,7 +14,7 @@
 #define OVERLAP 60       /* fixes of context on each side of a piece of a long trace */
 #define OUTLIER_MPS 70.0 /* a jump faster than this to both neighbours is an outlier */
 #define STILL_MAX_S 10.0 /* keep an observation at least this often while still */
-#define STOP_MPS 1.0     /* smoothed speed below which the vehicle may be stopped */
+#define STOP_MPS 1.5     /* smoothed speed below which the vehicle may be stopped */
 #define STOP_MIN_S 3.0   /* shortest stop held in place */
 #define BOX_M 15.0       /* a junction's box: metres past its node where vehicles rarely stand */
 #define LINE_M 10.0      /* a long stop's junction stop line: the metres before the node ... */
