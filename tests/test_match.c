@@ -744,6 +744,55 @@ static void matcher_stop_before_a_divided_road_stays_before_it(void **state) {
   dl_netbuf_free(&f.nb);
 }
 
+/* A vehicle brakes at 1.5 m/s^2 to a 20 s stop 4 m before a junction (a
+ * side road makes it three roads), then pulls away at 1.5 m/s^2, under AR(1)
+ * noise of 15 m (rho 0.7), 30 seeds. The mean of 20 such fixes is known to
+ * about 8 m, so a long stop held at that mean is often 5-15 m short of
+ * the junction; the stop-line prior (the 10 m before
+ * the node) puts it at the stop line when the measurements allow. Share of
+ * the 21 standing fixes matched to the incoming segment within the last 10 m
+ * before the node: measured 0.697 with the stop line, 0.530 without it
+ * (0.689 with the stop line but the 1.0 m/s stop threshold). The first
+ * fixes of the stop are still matched short of the line with or without it
+ * (0 of 30 seeds at fix 40, 11 at fix 44): the smoother recognises the stop
+ * only seconds after the vehicle stands. */
+static void matcher_long_stop_is_placed_at_the_stop_line(void **state) {
+  (void)state;
+  static const double x[4] = {0, 500, 1000, 500}, y[4] = {0, 0, 0, 300};
+  static const uint64_t ws[3] = {0, 3, 5};
+  static const int64_t wn[5] = {0, 1, 2, 1, 3};
+  netfix f;
+  build_oneways(&f, 4, x, y, 2, ws, wn);
+  uint32_t in = seg_at(f.n, 250, 0);
+  run r;
+  run_alloc(&r, 100);
+  double ex[100], ey[100];
+  int ok = 0, cnt = 0;
+  for (uint64_t seed = 1; seed <= 30; seed++) {
+    ar1_noise(r.n, 15, seed, ex, ey);
+    for (size_t i = 0; i < r.n; i++) {
+      /* 12 m/s, braking from fix 32 to stand at 496 from fix 40 to 60,
+       * then 1.5 m/s^2 up to 12 m/s */
+      double t = (double)i, s;
+      if (i <= 32) s = 448 + 12.0 * (t - 32);
+      else if (i <= 40) s = 448 + 12.0 * (t - 32) - 0.75 * (t - 32) * (t - 32);
+      else if (i <= 60) s = 496;
+      else {
+        double u = t - 60;
+        s = u <= 8 ? 496 + 0.75 * u * u : 496 + 48 + 12 * (u - 8);
+      }
+      r.t[i] = t, r.x[i] = s + ex[i], r.y[i] = ey[i];
+    }
+    assert_int_equal(run_match(f.n, &r, NULL), DL_OK);
+    for (size_t i = 40; i <= 60; i++) ok += r.o.seg[i] == in && r.o.mx[i] >= 490 && r.o.mx[i] <= 500, cnt++;
+  }
+  double share = (double)ok / cnt;
+  if (!(share >= 0.65)) print_message("share of the standing fixes at the stop line %.3f\n", share);
+  assert_true(share >= 0.65);
+  run_free(&r);
+  dl_netbuf_free(&f.nb);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(matcher_matches_straight_drive_exactly),
@@ -766,6 +815,7 @@ int main(void) {
       cmocka_unit_test(matcher_departure_from_a_stop_stays_before_the_junction),
       cmocka_unit_test(matcher_short_stop_stays_before_the_junction),
       cmocka_unit_test(matcher_stop_before_a_divided_road_stays_before_it),
+      cmocka_unit_test(matcher_long_stop_is_placed_at_the_stop_line),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
