@@ -607,6 +607,50 @@ static void matcher_one_bad_fix_does_not_lock_onto_the_parallel_road(void **stat
   }
 }
 
+/* Position along the road of a vehicle at 12 m/s that brakes at 1.5 m/s^2
+ * from fix 32, stands at x = 496 from fix 40 to fix stand_end, then pulls
+ * away at 1.5 m/s^2 back up to 12 m/s. */
+static double stop_at_496(size_t i, size_t stand_end) {
+  double t = (double)i;
+  if (i <= 32) return 448 + 12.0 * (t - 32);
+  if (i <= 40) return 448 + 12.0 * (t - 32) - 0.75 * (t - 32) * (t - 32);
+  if (i <= stand_end) return 496;
+  double u = t - (double)stand_end;
+  return u <= 8 ? 496 + 0.75 * u * u : 496 + 48 + 12 * (u - 8);
+}
+
+/* Drives stop_at_496 (east along y = 0) under AR(1) noise of sigma over
+ * seeds 1..nseeds and returns the share of fixes i0..i1 matched to segment
+ * in with their matched x within [xmin, xmax]. */
+static double stop_share(const dl_net *n, size_t nfix, size_t stand_end, double sigma, uint64_t nseeds,
+                         size_t i0, size_t i1, uint32_t in, double xmin, double xmax) {
+  run r;
+  run_alloc(&r, nfix);
+  double *ex = malloc(nfix * sizeof *ex), *ey = malloc(nfix * sizeof *ey);
+  assert_non_null(ex);
+  assert_non_null(ey);
+  int ok = 0, cnt = 0;
+  for (uint64_t seed = 1; seed <= nseeds; seed++) {
+    ar1_noise(r.n, sigma, seed, ex, ey);
+    for (size_t i = 0; i < r.n; i++)
+      r.t[i] = (double)i, r.x[i] = stop_at_496(i, stand_end) + ex[i], r.y[i] = ey[i];
+    assert_int_equal(run_match(n, &r, NULL), DL_OK);
+    for (size_t i = i0; i <= i1; i++) ok += r.o.seg[i] == in && r.o.mx[i] >= xmin && r.o.mx[i] <= xmax, cnt++;
+  }
+  free(ex), free(ey);
+  run_free(&r);
+  return (double)ok / cnt;
+}
+
+/* One-way road east (0,0) -> (500,0) -> (1000,0), a side road north at 500. */
+static uint32_t build_side_junction(netfix *f) {
+  static const double x[4] = {0, 500, 1000, 500}, y[4] = {0, 0, 0, 300};
+  static const uint64_t ws[3] = {0, 3, 5};
+  static const int64_t wn[5] = {0, 1, 2, 1, 3};
+  build_oneways(f, 4, x, y, 2, ws, wn);
+  return seg_at(f->n, 250, 0);
+}
+
 /* A vehicle stops 3 m before a junction for 20 s, then pulls away at
  * 1.5 m/s^2, under AR(1) noise of 5 m (rho 0.7), 30 seeds. A constant-
  * velocity smoother starts moving seconds early and puts the last fixes of
@@ -617,13 +661,8 @@ static void matcher_one_bad_fix_does_not_lock_onto_the_parallel_road(void **stat
  * stop/go filter are capped before their junction. */
 static void matcher_departure_from_a_stop_stays_before_the_junction(void **state) {
   (void)state;
-  /* one-way road east (0,0) -> (500,0) -> (1000,0), a side road north at 500 */
-  static const double x[4] = {0, 500, 1000, 500}, y[4] = {0, 0, 0, 300};
-  static const uint64_t ws[3] = {0, 3, 5};
-  static const int64_t wn[5] = {0, 1, 2, 1, 3};
   netfix f;
-  build_oneways(&f, 4, x, y, 2, ws, wn);
-  uint32_t in = seg_at(f.n, 250, 0);
+  uint32_t in = build_side_junction(&f);
   run r;
   run_alloc(&r, 90);
   double ex[90], ey[90];
@@ -663,38 +702,11 @@ static void matcher_departure_from_a_stop_stays_before_the_junction(void **state
  * choosing the junction side). */
 static void matcher_short_stop_stays_before_the_junction(void **state) {
   (void)state;
-  static const double x[4] = {0, 500, 1000, 500}, y[4] = {0, 0, 0, 300};
-  static const uint64_t ws[3] = {0, 3, 5};
-  static const int64_t wn[5] = {0, 1, 2, 1, 3};
   netfix f;
-  build_oneways(&f, 4, x, y, 2, ws, wn);
-  uint32_t in = seg_at(f.n, 250, 0);
-  run r;
-  run_alloc(&r, 90);
-  double ex[90], ey[90];
-  int ok = 0, cnt = 0;
-  for (uint64_t seed = 1; seed <= 40; seed++) {
-    ar1_noise(r.n, 15, seed, ex, ey);
-    for (size_t i = 0; i < r.n; i++) {
-      /* 12 m/s, braking from fix 32 to stand at 496 from fix 40 to 48,
-       * then 1.5 m/s^2 up to 12 m/s */
-      double t = (double)i, s;
-      if (i <= 32) s = 448 + 12.0 * (t - 32);
-      else if (i <= 40) s = 448 + 12.0 * (t - 32) - 0.75 * (t - 32) * (t - 32);
-      else if (i <= 48) s = 496;
-      else {
-        double u = t - 48;
-        s = u <= 8 ? 496 + 0.75 * u * u : 496 + 48 + 12 * (u - 8);
-      }
-      r.t[i] = t, r.x[i] = s + ex[i], r.y[i] = ey[i];
-    }
-    assert_int_equal(run_match(f.n, &r, NULL), DL_OK);
-    for (size_t i = 40; i <= 48; i++) ok += r.o.seg[i] == in, cnt++;
-  }
-  double share = (double)ok / cnt;
+  uint32_t in = build_side_junction(&f);
+  double share = stop_share(f.n, 90, 48, 15, 40, 40, 48, in, -INFINITY, INFINITY);
   if (!(share >= 0.85)) print_message("share of the standing fixes before the junction %.3f\n", share);
   assert_true(share >= 0.85);
-  run_free(&r);
   dl_netbuf_free(&f.nb);
 }
 
@@ -715,32 +727,9 @@ static void matcher_stop_before_a_divided_road_stays_before_it(void **state) {
   netfix f;
   build_oneways(&f, 8, x, y, 3, ws, wn);
   uint32_t in = seg_at(f.n, 250, 0);
-  run r;
-  run_alloc(&r, 100);
-  double ex[100], ey[100];
-  int ok = 0, cnt = 0;
-  for (uint64_t seed = 1; seed <= 40; seed++) {
-    ar1_noise(r.n, 15, seed, ex, ey);
-    for (size_t i = 0; i < r.n; i++) {
-      /* 12 m/s, braking from fix 32 to stand at 496 from fix 40 to 70,
-       * then 1.5 m/s^2 up to 12 m/s */
-      double t = (double)i, s;
-      if (i <= 32) s = 448 + 12.0 * (t - 32);
-      else if (i <= 40) s = 448 + 12.0 * (t - 32) - 0.75 * (t - 32) * (t - 32);
-      else if (i <= 70) s = 496;
-      else {
-        double u = t - 70;
-        s = u <= 8 ? 496 + 0.75 * u * u : 496 + 48 + 12 * (u - 8);
-      }
-      r.t[i] = t, r.x[i] = s + ex[i], r.y[i] = ey[i];
-    }
-    assert_int_equal(run_match(f.n, &r, NULL), DL_OK);
-    for (size_t i = 42; i <= 68; i++) ok += r.o.seg[i] == in, cnt++;
-  }
-  double share = (double)ok / cnt;
+  double share = stop_share(f.n, 100, 70, 15, 40, 42, 68, in, -INFINITY, INFINITY);
   if (!(share >= 0.97)) print_message("share of the standing fixes before the divided road %.3f\n", share);
   assert_true(share >= 0.97);
-  run_free(&r);
   dl_netbuf_free(&f.nb);
 }
 
@@ -758,38 +747,11 @@ static void matcher_stop_before_a_divided_road_stays_before_it(void **state) {
  * only seconds after the vehicle stands. */
 static void matcher_long_stop_is_placed_at_the_stop_line(void **state) {
   (void)state;
-  static const double x[4] = {0, 500, 1000, 500}, y[4] = {0, 0, 0, 300};
-  static const uint64_t ws[3] = {0, 3, 5};
-  static const int64_t wn[5] = {0, 1, 2, 1, 3};
   netfix f;
-  build_oneways(&f, 4, x, y, 2, ws, wn);
-  uint32_t in = seg_at(f.n, 250, 0);
-  run r;
-  run_alloc(&r, 100);
-  double ex[100], ey[100];
-  int ok = 0, cnt = 0;
-  for (uint64_t seed = 1; seed <= 30; seed++) {
-    ar1_noise(r.n, 15, seed, ex, ey);
-    for (size_t i = 0; i < r.n; i++) {
-      /* 12 m/s, braking from fix 32 to stand at 496 from fix 40 to 60,
-       * then 1.5 m/s^2 up to 12 m/s */
-      double t = (double)i, s;
-      if (i <= 32) s = 448 + 12.0 * (t - 32);
-      else if (i <= 40) s = 448 + 12.0 * (t - 32) - 0.75 * (t - 32) * (t - 32);
-      else if (i <= 60) s = 496;
-      else {
-        double u = t - 60;
-        s = u <= 8 ? 496 + 0.75 * u * u : 496 + 48 + 12 * (u - 8);
-      }
-      r.t[i] = t, r.x[i] = s + ex[i], r.y[i] = ey[i];
-    }
-    assert_int_equal(run_match(f.n, &r, NULL), DL_OK);
-    for (size_t i = 40; i <= 60; i++) ok += r.o.seg[i] == in && r.o.mx[i] >= 490 && r.o.mx[i] <= 500, cnt++;
-  }
-  double share = (double)ok / cnt;
+  uint32_t in = build_side_junction(&f);
+  double share = stop_share(f.n, 100, 60, 15, 30, 40, 60, in, 490, 500);
   if (!(share >= 0.65)) print_message("share of the standing fixes at the stop line %.3f\n", share);
   assert_true(share >= 0.65);
-  run_free(&r);
   dl_netbuf_free(&f.nb);
 }
 
