@@ -138,9 +138,14 @@ void dl_batch_do(const dl_batch_opts *o, const dl_batch_task *t, dl_batch_result
   }
   if (t->may_skip && !strcmp(res->input_sha, t->prev_sha) && !strcmp(res->output, t->prev_output) &&
       file_bytes(out) == t->prev_bytes) {
-    res->status = DL_BATCH_SKIPPED;
-    res->output_bytes = t->prev_bytes;
-    goto out;
+    char now[DL_SHA256_HEX];
+    dl_err he;
+    if (dl_sha256_file(out, now, &he) == DL_OK && !strcmp(now, t->prev_out_sha)) {
+      res->status = DL_BATCH_SKIPPED;
+      res->output_bytes = t->prev_bytes;
+      goto out;
+    }
+    /* the output changed since it was journaled: redo the run */
   }
   dl_run r;
   dl_run_init(&r);
@@ -218,6 +223,7 @@ int dl_batch_next(dl_batch_state *s, dl_batch_task *t) {
     snprintf(t->prev_sha, sizeof t->prev_sha, "%s", p->input_sha);
     snprintf(t->prev_output, sizeof t->prev_output, "%s", p->output);
     t->prev_bytes = p->output_bytes;
+    snprintf(t->prev_out_sha, sizeof t->prev_out_sha, "%s", p->output_sha);
   }
   return 1;
 }

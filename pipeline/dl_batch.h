@@ -55,6 +55,7 @@ typedef struct dl_batch_task {
   char prev_sha[DL_SHA256_HEX];  /* its input hash */
   char prev_output[160];
   int64_t prev_bytes;
+  char prev_out_sha[DL_SHA256_HEX]; /* its output's hash */
   char manifest[4096];
   char run_id[128];              /* "" when the manifest did not read */
   char load_error[1024];
@@ -77,7 +78,8 @@ typedef struct dl_batch_result {
 /* Does one task: removes stale temporary files of its output, hashes its
  * inputs (manifest, network, GPS, instruments, tags, calibration file, the
  * dustload version and the --network override), skips it when may_skip
- * and the hash and output size match the journal, else runs it into
+ * and the input hash, output size and output hash match the journal (an
+ * output damaged since is redone), else runs it into
  * OUTDIR/<run id>.h5 (atomically) and hashes the output. Never fails as a
  * call: the outcome is in res. */
 void dl_batch_do(const dl_batch_opts *o, const dl_batch_task *t, dl_batch_result *res);

@@ -72,6 +72,28 @@ grep -q "fixes/s, ETA" "$T/A.err" || fail "progress rate: $(cat "$T/A.err")"
 [ $rc -eq 73 ] && grep -q "use --resume" "$T/err" || fail "rerun without --resume: exit $rc: $(cat "$T/err")"
 "$DL" batch -q "$T/runs" -o "$T/A" --resume >"$T/out" 2>&1; rc=$?
 [ $rc -eq 1 ] && grep -q "0 succeeded, 2 failed, 4 skipped" "$T/out" || fail "resume of a finished batch: $(cat "$T/out")"
+# an output damaged since it was journaled (same size, one byte changed) is redone, not skipped
+victim=$(ls "$T/A"/*.h5 | head -1)
+cp "$victim" "$T/victim.orig"
+$PY - "$victim" <<'PYEOF'
+import os, sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(os.path.getsize(sys.argv[1]) // 2); b = f.read(1); f.seek(-1, 1); f.write(bytes([b[0] ^ 0xFF]))
+PYEOF
+"$DL" batch -q "$T/runs" -o "$T/A" --resume >"$T/out" 2>&1; rc=$?
+[ $rc -eq 1 ] && grep -q "1 succeeded, 2 failed, 3 skipped" "$T/out" || fail "resume over a damaged output: $(cat "$T/out")"
+$PY - "$victim" "$T/victim.orig" <<'PYEOF' || fail "the redone output differs from the original"
+import sys, h5py
+def walk(g, out, p=""):
+    for k, o in g.items():
+        if isinstance(o, h5py.Dataset): out[p + "/" + k] = o[()]
+        else: walk(o, out, p + "/" + k)
+a, b = {}, {}
+walk(h5py.File(sys.argv[1], "r"), a); walk(h5py.File(sys.argv[2], "r"), b)
+assert a.keys() == b.keys()
+for k in a:
+    assert (a[k].tolist() == b[k].tolist()) if a[k].dtype.kind == "O" else a[k].tobytes() == b[k].tobytes(), k
+PYEOF
 
 # --- MPI: rank 0 dispatches, 1 and 2 workers
 if command -v mpirun >/dev/null 2>&1; then
