@@ -79,9 +79,7 @@ uint64_t dl_rejects_total(const dl_rejects *r) {
   return s;
 }
 
-/* Grows every column of a SoA container to at least cap rows. */
-static int grow(void **cols[], const size_t sizes[], int ncols, size_t *capp,
-                size_t cap) {
+int dl_soa_grow(void **cols[], const size_t sizes[], int ncols, size_t *capp, size_t cap) {
   if (cap <= *capp) return DL_OK;
   size_t nc = *capp ? *capp : 1024;
   while (nc < cap) nc *= 2;
@@ -115,7 +113,7 @@ int dl_fixes_reserve(dl_fixes *f, size_t cap) {
                    (void **)&f->speed,  (void **)&f->course, (void **)&f->hdop,
                    (void **)&f->quality, (void **)&f->nsat,  (void **)&f->line};
   const size_t sizes[] = {8, 8, 8, 8, 8, 8, 1, 1, 8};
-  return grow(cols, sizes, 9, &f->cap, cap);
+  return dl_soa_grow(cols, sizes, 9, &f->cap, cap);
 }
 
 long dl_fixes_push(dl_fixes *f) {
@@ -147,7 +145,7 @@ int dl_samples_reserve(dl_samples *s, size_t cap) {
   void **cols[] = {(void **)&s->t, (void **)&s->value, (void **)&s->channel,
                    (void **)&s->line};
   const size_t sizes[] = {8, 8, 1, 8};
-  return grow(cols, sizes, 4, &s->cap, cap);
+  return dl_soa_grow(cols, sizes, 4, &s->cap, cap);
 }
 
 long dl_samples_push(dl_samples *s) {

@@ -86,6 +86,12 @@ const char *dl_reject_name(int reason);
 void dl_reject(dl_rejects *r, int reason, uint64_t line);
 uint64_t dl_rejects_total(const dl_rejects *r);
 
+/* Grows every column of a structure of arrays to at least cap rows
+ * (capacity doubling from 1024): cols[i] points at the column pointer,
+ * sizes[i] is its element size. On failure the columns that did grow keep
+ * their new size and *capp is unchanged: DL_ENOMEM. */
+int dl_soa_grow(void **cols[], const size_t sizes[], int ncols, size_t *capp, size_t cap);
+
 /* ---- GPS fixes: one row per epoch ------------------------------------ */
 /* Unknown values are NAN (doubles) or -1 (small ints). */
 typedef struct dl_fixes {

@@ -40,21 +40,11 @@ void dl_tags_free(dl_tags *t) {
 }
 
 static int tags_grow(dl_tags *t) {
-  if (t->n < t->cap) return DL_OK;
-  size_t nc = t->cap ? t->cap * 2 : 64;
-  double *s = realloc(t->start, nc * sizeof *s);
-  if (s) t->start = s;
-  double *e = realloc(t->end, nc * sizeof *e);
-  if (e) t->end = e;
-  uint8_t *r = realloc(t->reason, nc * sizeof *r);
-  if (r) t->reason = r;
-  uint64_t *l = realloc(t->line, nc * sizeof *l);
-  if (l) t->line = l;
-  char **no = realloc(t->note, nc * sizeof *no);
-  if (no) t->note = no;
-  if (!s || !e || !r || !l || !no) return DL_ENOMEM;
-  t->cap = nc;
-  return DL_OK;
+  void **cols[] = {(void **)&t->start, (void **)&t->end, (void **)&t->reason, (void **)&t->line,
+                   (void **)&t->note};
+  const size_t sizes[] = {sizeof *t->start, sizeof *t->end, sizeof *t->reason, sizeof *t->line,
+                          sizeof *t->note};
+  return dl_soa_grow(cols, sizes, 5, &t->cap, t->n + 1);
 }
 
 static void trim(const char **s, size_t *n) {

@@ -45,21 +45,9 @@ typedef struct vac {
 } vac;
 
 static int vac_push(vac *v) {
-  if (v->n == v->cap) {
-    size_t c = v->cap ? 2 * v->cap : 64;
-    double *a = realloc(v->lon, c * sizeof *a);
-    if (a) v->lon = a;
-    double *b = realloc(v->lat, c * sizeof *b);
-    if (b) v->lat = b;
-    double *s = realloc(v->sl, c * sizeof *s);
-    if (s) v->sl = s;
-    long *g = realloc(v->seg, c * sizeof *g);
-    if (g) v->seg = g;
-    long *l = realloc(v->line, c * sizeof *l);
-    if (l) v->line = l;
-    if (!a || !b || !s || !g || !l) return -1;
-    v->cap = c;
-  }
+  void **cols[] = {(void **)&v->lon, (void **)&v->lat, (void **)&v->sl, (void **)&v->seg, (void **)&v->line};
+  const size_t sizes[] = {sizeof *v->lon, sizeof *v->lat, sizeof *v->sl, sizeof *v->seg, sizeof *v->line};
+  if (dl_soa_grow(cols, sizes, 5, &v->cap, v->n + 1)) return -1;
   v->lon[v->n] = v->lat[v->n] = v->sl[v->n] = NAN;
   v->seg[v->n] = -1;
   v->n++;
