@@ -60,6 +60,23 @@ static inline int gps_time_order(const dl_fixes *f, size_t first, double t) {
   return -1;
 }
 
+/* The screening every line-based GPS reader applies first: an over-long
+ * line is rejected as too long, a binary one as binary, a blank one is
+ * skipped. Returns 1 when the line is done with, 0 when it is to be read. */
+static inline int gps_line_skip(dl_rejects *rej, const char *line, size_t len, int too_long,
+                                uint64_t ln) {
+  if (too_long) {
+    dl_reject(rej, DL_REJ_TOO_LONG, ln);
+    return 1;
+  }
+  if (len == 0) return 1;
+  if (gps_binary(line, len)) {
+    dl_reject(rej, DL_REJ_BINARY, ln);
+    return 1;
+  }
+  return 0;
+}
+
 /* Appends an accepted fix (time, position, source line; other columns
  * unknown) and counts it. Returns its row, or -1 with e filled when memory
  * runs out. */

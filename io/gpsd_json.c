@@ -42,15 +42,7 @@ int dl_read_gpsd_json(const char *path, const dl_gps_opts *o, dl_fixes *out,
   while ((rc = dl_lines_next(&r, &line, &len, &too_long, e)) == 1) {
     uint64_t ln = r.lineno;
     rej->lines++;
-    if (too_long) {
-      dl_reject(rej, DL_REJ_TOO_LONG, ln);
-      continue;
-    }
-    if (len == 0) continue;
-    if (gps_binary(line, len)) {
-      dl_reject(rej, DL_REJ_BINARY, ln);
-      continue;
-    }
+    if (gps_line_skip(rej, line, len, too_long, ln)) continue;
     json_error_t jerr;
     json_t *obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!obj || !json_is_object(obj)) {

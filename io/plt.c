@@ -33,15 +33,7 @@ int dl_read_plt(const char *path, const dl_gps_opts *o, dl_fixes *out,
       dl_reject(rej, DL_REJ_HEADER, ln);
       continue;
     }
-    if (too_long) {
-      dl_reject(rej, DL_REJ_TOO_LONG, ln);
-      continue;
-    }
-    if (len == 0) continue;
-    if (gps_binary(line, len)) {
-      dl_reject(rej, DL_REJ_BINARY, ln);
-      continue;
-    }
+    if (gps_line_skip(rej, line, len, too_long, ln)) continue;
     /* fields: 0 lat, 1 lon, 2 zero, 3 alt ft, 4 days, 5 date, 6 time */
     const char *f[8];
     size_t fl[8];
