@@ -34,12 +34,11 @@ head -c 4000 /dev/urandom > "$T/runs/bad/gps.nmea"
 sim 2 2020-05-22T01:00:00Z "$T/runs/missing" sim-missing
 rm "$T/runs/missing/dusttrak_tyre.csv"
 
+export DL_TESTS_DIR=$(cd "$(dirname "$0")" && pwd)
 cat > "$T/same.py" <<'PYEOF'
-import sys, os, h5py
-def walk(g, out, p=""):
-    for k, o in g.items():
-        if isinstance(o, h5py.Dataset): out[p + "/" + k] = o[()]
-        else: walk(o, out, p + "/" + k)
+import sys, os
+sys.path.insert(0, os.environ["DL_TESTS_DIR"])
+from h5_same import differs
 ref = sys.argv[1]
 names = sorted(f for f in os.listdir(ref) if f.endswith(".h5"))
 assert names, "no outputs in " + ref
@@ -47,12 +46,8 @@ for other in sys.argv[2:]:
     got = sorted(f for f in os.listdir(other) if f.endswith(".h5"))
     assert got == names, f"{other}: {got} vs {names}"
     for n in names:
-        a, b = {}, {}
-        walk(h5py.File(f"{ref}/{n}", "r"), a); walk(h5py.File(f"{other}/{n}", "r"), b)
-        assert a.keys() == b.keys(), f"{n}: datasets differ"
-        for k in a:
-            same = a[k].tolist() == b[k].tolist() if a[k].dtype.kind == "O" else a[k].tobytes() == b[k].tobytes()
-            assert a[k].shape == b[k].shape and same, f"{other}/{n}: {k} differs"
+        why = differs(f"{ref}/{n}", f"{other}/{n}")
+        assert not why, why
 print(f"{len(names)} run files identical in {len(sys.argv) - 2} folder(s)")
 PYEOF
 
@@ -82,18 +77,7 @@ with open(sys.argv[1], "r+b") as f:
 PYEOF
 "$DL" batch -q "$T/runs" -o "$T/A" --resume >"$T/out" 2>&1; rc=$?
 [ $rc -eq 1 ] && grep -q "1 succeeded, 2 failed, 3 skipped" "$T/out" || fail "resume over a damaged output: $(cat "$T/out")"
-$PY - "$victim" "$T/victim.orig" <<'PYEOF' || fail "the redone output differs from the original"
-import sys, h5py
-def walk(g, out, p=""):
-    for k, o in g.items():
-        if isinstance(o, h5py.Dataset): out[p + "/" + k] = o[()]
-        else: walk(o, out, p + "/" + k)
-a, b = {}, {}
-walk(h5py.File(sys.argv[1], "r"), a); walk(h5py.File(sys.argv[2], "r"), b)
-assert a.keys() == b.keys()
-for k in a:
-    assert (a[k].tolist() == b[k].tolist()) if a[k].dtype.kind == "O" else a[k].tobytes() == b[k].tobytes(), k
-PYEOF
+$PY "$DL_TESTS_DIR/h5_same.py" "$victim" "$T/victim.orig" || fail "the redone output differs from the original"
 
 # --- MPI: rank 0 dispatches, 1 and 2 workers
 if command -v mpirun >/dev/null 2>&1; then

@@ -60,19 +60,7 @@ print(f"{m.sum()} segments, median error {100*med:.1f} %, district {dv:.3f} vs {
 EOF
 done
 "$DL" run -q "$T/s1/manifest.ini" -o "$T/r1b.h5" --threads 2 >/dev/null || fail "run 2 threads"
-$PY - "$T/r1.h5" "$T/r1b.h5" <<'EOF' || fail "1 vs 2 threads"
-import sys, h5py
-def walk(g, out, p=""):
-    for k, o in g.items():
-        if isinstance(o, h5py.Dataset): out[p + "/" + k] = o[()]
-        else: walk(o, out, p + "/" + k)
-a, b = {}, {}
-walk(h5py.File(sys.argv[1], "r"), a); walk(h5py.File(sys.argv[2], "r"), b)
-assert a.keys() == b.keys()
-for k in a:
-    same = a[k].tolist() == b[k].tolist() if a[k].dtype.kind == "O" else a[k].tobytes() == b[k].tobytes()
-    assert a[k].shape == b[k].shape and same, f"{k} differs"
-EOF
+$PY "$(cd "$(dirname "$0")" && pwd)/h5_same.py" "$T/r1.h5" "$T/r1b.h5" || fail "1 vs 2 threads"
 # calibrate from lon,lat vacuum samples: one per counted segment, at a valid
 # sample in its middle third, at twice the load: a doubles, beta stays
 $PY - "$T/r1.h5" >"$T/vac.csv" <<'EOF'
