@@ -52,6 +52,17 @@ start_fake() {
 
 kill_fake() { kill -9 $(pgrep -P "$1") "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 
+# wait_fix PORT SECONDS: block until gpsd on PORT has sent a second watcher
+# (gpspipe) a TPV with a 2D/3D fix and a position (its first mode-3 TPVs, from
+# GSA, have neither time nor lat), so "killed mid-stream" really is mid-stream
+# however slowly gpsfake starts on a loaded machine; then give our client,
+# which watches the same gpsd, a moment to receive the same report.
+wait_fix() {
+  timeout "$2" gpspipe -w "127.0.0.1:$1" 2>/dev/null | grep -q -m1 '"class":"TPV".*"mode":[23].*"lat":' ||
+    { echo "  (gpsd on port $1 sent no fix within $2 s)"; return 1; }
+  sleep 0.5
+}
+
 # check_chk FIXES.csv LOG.chk MIN: every fix agrees with a gpsd TPV of the same
 # time of day (the date depends on gpsd's century guess for 2-digit years)
 # and position; at least MIN fixes.
@@ -99,7 +110,7 @@ start_fake "$port" "$FIX/iTrek.log" 0.15 || exit 1
 t0=$(date +%s.%N)
 "$BIN" inspect --fixes --live-seconds 14 "gpsd://127.0.0.1:$port" >"$tmp/live2.csv" 2>"$tmp/live2.err" &
 client=$!
-sleep 4
+wait_fix "$port" 8
 kill_fake "$fake"
 sleep 1.5
 start_fake "$port" "$FIX/bu353s4.log" 0.05 || exit 1
@@ -123,9 +134,9 @@ echo "3. gpsd killed mid-stream and gone: the client returns what it got in boun
 port=$(free_port) || { echo "skipped: no free port"; exit 77; }
 start_fake "$port" "$FIX/iTrek.log" 0.15 || exit 1
 t0=$(date +%s.%N)
-"$BIN" inspect --fixes --live-seconds 8 "gpsd://127.0.0.1:$port" >"$tmp/live3.csv" 2>"$tmp/live3.err" &
+"$BIN" inspect --fixes --live-seconds 10 "gpsd://127.0.0.1:$port" >"$tmp/live3.csv" 2>"$tmp/live3.err" &
 client=$!
-sleep 4
+wait_fix "$port" 8
 kill_fake "$fake"
 wait "$client"
 rc=$?
@@ -135,7 +146,7 @@ echo "  exit $rc after ${dt} s with $n fixes"
 if [ "$rc" -ne 0 ] || [ "$n" -lt 1 ] || ! check_chk "$tmp/live3.csv" "$FIX/iTrek.log.chk" 1; then
   echo "FAIL: partial stream"; cat "$tmp/live3.err"; fail=1
 fi
-if [ "$(echo "$dt > 10" | bc)" = 1 ]; then echo "FAIL: --live-seconds 8 took ${dt} s"; fail=1; fi
+if [ "$(echo "$dt > 12" | bc)" = 1 ]; then echo "FAIL: --live-seconds 10 took ${dt} s"; fail=1; fi
 
 echo "4. nothing listening: exit 69 (EX_UNAVAILABLE) with a clear message"
 port=$(free_port) || { echo "skipped: no free port"; exit 77; }
