@@ -20,6 +20,8 @@ int dl_utm_epsg(double lon, double lat) {
   return (lat >= 0 ? 32600 : 32700) + zone;
 }
 
+static void quiet_log(void *user, int level, const char *msg) { (void)user, (void)level, (void)msg; }
+
 int dl_proj_create(int epsg, dl_proj **out, dl_err *e) {
   *out = NULL;
   dl_proj *p = calloc(1, sizeof *p);
@@ -30,8 +32,13 @@ int dl_proj_create(int epsg, dl_proj **out, dl_err *e) {
   int utm = (epsg > 32600 && epsg <= 32660) || (epsg > 32700 && epsg <= 32760);
   if (utm) {
     /* The operation PROJ picks for EPSG:4326 -> 326zz/327zz, in lon, lat
-     * order, written out: the same numbers (tests compare), without opening
-     * proj.db, whose SQLite cache would take ~3 MB for the whole run. */
+     * order, written out: the same numbers (tests compare), without needing
+     * proj.db. proj_create opens proj.db even for a PROJ string: a search
+     * path with no folder keeps its ~3 MB SQLite cache out of the process
+     * (the peak memory of `network import`). */
+    static const char *const none[] = {"/nonexistent/dustload-needs-no-proj-db"};
+    proj_log_func(p->ctx, NULL, quiet_log);
+    proj_context_set_search_paths(p->ctx, 1, none);
     char def[160];
     snprintf(def, sizeof def,
              "+proj=pipeline +step +proj=unitconvert +xy_in=deg +xy_out=rad +step +proj=utm +zone=%d %s+ellps=WGS84",

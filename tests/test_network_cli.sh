@@ -58,4 +58,25 @@ if [ -r "$dg" ]; then
 else
   echo "district part skipped: $dg not found"
 fi
+# .osm.pbf (own reader) and .osm (readosm) of the same data: the same network, byte for byte
+pbf=$SH/data/beijing_roadnet_osm2013/beijing_5thring_2013.osm.pbf
+if [ -r "$pbf" ] && [ -r "${pbf%.pbf}" ]; then
+  "$DL" network import -q --osm "$pbf" -o "$T/p.net" || fail "pbf import"
+  "$DL" network import -q --osm "${pbf%.pbf}" -o "$T/x.net" || fail "osm import"
+  cmp -s "$T/p.net" "$T/x.net" || fail "pbf and osm give different networks"
+  grep -qx 'length_km: 6358.567' <("$DL" network info "$T/p.net") || fail "pbf length_km"
+  # damaged PBF: exit 65 with the file named, never a crash, no output
+  head -c 100000 "$pbf" >"$T/cut.osm.pbf"
+  : >"$T/empty.osm.pbf"
+  head -c 4000 "$T/hd.net" >"$T/junk.osm.pbf"
+  { head -c 200 "$pbf"; head -c 60000 /dev/zero | tr '\0' '\377'; } >"$T/ff.osm.pbf"
+  for f in cut empty junk ff; do
+    "$DL" network import -q --osm "$T/$f.osm.pbf" -o "$T/$f.net" 2>"$T/err"; rc=$?
+    [ $rc -eq 65 ] || fail "$f.osm.pbf gave $rc: $(cat "$T/err")"
+    grep -q "$f.osm.pbf" "$T/err" || fail "$f.osm.pbf message: $(cat "$T/err")"
+    [ ! -e "$T/$f.net" ] || fail "$f.osm.pbf left an output"
+  done
+else
+  echo "pbf part skipped: $pbf not found"
+fi
 echo ok
