@@ -84,6 +84,21 @@ typedef struct dl_section {
 int dl_secfile_write(const char *path, const char magic[8], uint32_t version, const dl_section *sec,
                      size_t n, int force, int *unchanged, dl_err *e);
 
+/* The same file written section by section, so that the caller never holds
+ * all of it: open the temp file, add the sections in file order (each is
+ * written and checksummed as it comes; data NULL adds zeros to fill later
+ * with dl_secw_fill), then commit (header and table, fsync, and the rename
+ * or no-op rules of dl_secfile_write). Commit and abort free w; on any
+ * failure the temp file is removed and the path left as it was. */
+typedef struct dl_secw dl_secw;
+int dl_secw_open(const char *path, const char magic[8], uint32_t version, size_t nsec, dl_secw **out,
+                 dl_err *e);
+int dl_secw_add(dl_secw *w, const char *name, uint32_t elem, uint64_t count, const void *data, dl_err *e);
+/* Rewrites the data of section i (added before) with as many bytes. */
+int dl_secw_fill(dl_secw *w, size_t i, const void *data, dl_err *e);
+int dl_secw_commit(dl_secw *w, int force, int *unchanged, dl_err *e);
+void dl_secw_abort(dl_secw *w);
+
 typedef struct dl_secfile dl_secfile;
 /* Maps path read-only and validates header, table, bounds, alignment and
  * every CRC. Any mismatch is DL_EFORMAT with a message naming the file. */

@@ -76,89 +76,173 @@ static int same_bytes(const char *a, const char *b) {
   return same;
 }
 
-int dl_secfile_write(const char *path, const char magic[8], uint32_t version, const dl_section *sec,
-                     size_t n, int force, int *unchanged, dl_err *e) {
-  if (unchanged) *unchanged = 0;
-  if (n > MAX_SECTIONS) return dl_errf(e, DL_EINTERNAL, "%s: %zu sections", path, n);
-  struct stat st;
-  int exists = !force && stat(path, &st) == 0; /* then: no-op when identical, else refuse */
+struct dl_secw {
+  char *path, *tmp;
+  int fd;
+  char magic[8];
+  uint32_t version;
+  size_t nsec, n;
+  entry *tab;
+  uint64_t pos; /* bytes written so far */
+};
+
+static const uint8_t zeros[4096];
+
+static int zero_fill(int fd, uint64_t n) {
+  while (n) {
+    size_t k = n < sizeof zeros ? (size_t)n : sizeof zeros;
+    if (write_all(fd, zeros, k)) return -1;
+    n -= k;
+  }
+  return 0;
+}
+
+static int pwrite_all(int fd, const void *p, size_t n, uint64_t off) {
+  const char *c = p;
+  while (n) {
+    ssize_t w = pwrite(fd, c, n, (off_t)off);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    c += w, off += (uint64_t)w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+static int secw_ioerr(dl_secw *w, dl_err *e) {
+  return dl_errf(e, DL_EIO, "%s: writing %s failed: %s", w->path, w->tmp, strerror(errno));
+}
+
+void dl_secw_abort(dl_secw *w) {
+  if (!w) return;
+  if (w->fd >= 0) {
+    close(w->fd);
+    unlink(w->tmp);
+  }
+  free(w->path), free(w->tmp), free(w->tab);
+  free(w);
+}
+
+int dl_secw_open(const char *path, const char magic[8], uint32_t version, size_t nsec, dl_secw **out,
+                 dl_err *e) {
+  *out = NULL;
+  if (nsec > MAX_SECTIONS) return dl_errf(e, DL_EINTERNAL, "%s: %zu sections", path, nsec);
+  dl_secw *w = calloc(1, sizeof *w);
   size_t tlen = strlen(path) + 16;
-  char *tmp = malloc(tlen), *dup = strdup(path);
-  entry *tab = calloc(n ? n : 1, sizeof *tab);
+  if (!w || !(w->path = strdup(path)) || !(w->tmp = malloc(tlen)) || !(w->tab = calloc(nsec ? nsec : 1, sizeof *w->tab))) {
+    if (w) w->fd = -1;
+    dl_secw_abort(w);
+    return dl_errf(e, DL_ENOMEM, "%s: out of memory", path);
+  }
+  memcpy(w->magic, magic, 8);
+  w->version = version, w->nsec = nsec;
+  snprintf(w->tmp, tlen, "%s.tmpXXXXXX", path);
+  w->fd = mkstemp(w->tmp);
+  if (w->fd < 0) {
+    int rc = dl_errf(e, DL_ECANTCREAT, "%s: cannot create a temporary file beside it: %s", path, strerror(errno));
+    dl_secw_abort(w);
+    return rc;
+  }
+  w->pos = HDR + (uint64_t)nsec * ENT; /* header and table: written last */
+  if (zero_fill(w->fd, w->pos)) {
+    int rc = secw_ioerr(w, e);
+    dl_secw_abort(w);
+    return rc;
+  }
+  *out = w;
+  return DL_OK;
+}
+
+int dl_secw_add(dl_secw *w, const char *name, uint32_t elem, uint64_t count, const void *data, dl_err *e) {
+  if (w->n == w->nsec) return dl_errf(e, DL_EINTERNAL, "%s: more than %zu sections", w->path, w->nsec);
+  uint64_t off = (w->pos + ALIGN - 1) / ALIGN * ALIGN, bytes = count * elem;
+  entry *t = &w->tab[w->n++];
+  snprintf(t->name, sizeof t->name, "%s", name);
+  t->elem = elem, t->count = count, t->offset = off;
+  t->crc = data ? crc_of(data, bytes) : crc_of(zeros, 0);
+  if (zero_fill(w->fd, off - w->pos) || (data ? write_all(w->fd, data, bytes) : zero_fill(w->fd, bytes)))
+    return secw_ioerr(w, e);
+  w->pos = off + bytes;
+  return DL_OK;
+}
+
+int dl_secw_fill(dl_secw *w, size_t i, const void *data, dl_err *e) {
+  if (i >= w->n) return dl_errf(e, DL_EINTERNAL, "%s: section %zu not added", w->path, i);
+  uint64_t bytes = w->tab[i].count * w->tab[i].elem;
+  w->tab[i].crc = crc_of(data, bytes);
+  if (pwrite_all(w->fd, data, bytes, w->tab[i].offset)) return secw_ioerr(w, e);
+  return DL_OK;
+}
+
+int dl_secw_commit(dl_secw *w, int force, int *unchanged, dl_err *e) {
+  int rc = DL_OK;
+  if (unchanged) *unchanged = 0;
+  if (w->n != w->nsec) {
+    rc = dl_errf(e, DL_EINTERNAL, "%s: %zu of %zu sections written", w->path, w->n, w->nsec);
+    dl_secw_abort(w);
+    return rc;
+  }
+  uint64_t size = (w->pos + ALIGN - 1) / ALIGN * ALIGN;
   uint8_t hdr[HDR];
-  int fd = -1, rc = DL_OK;
-  if (!tmp || !dup || !tab) {
-    rc = dl_errf(e, DL_ENOMEM, "%s: out of memory", path);
-    goto out;
-  }
-  snprintf(tmp, tlen, "%s.tmpXXXXXX", path);
-  fd = mkstemp(tmp);
-  if (fd < 0) {
-    rc = dl_errf(e, DL_ECANTCREAT, "%s: cannot create a temporary file beside it: %s", path, strerror(errno));
-    goto out;
-  }
-  uint64_t off = HDR + (uint64_t)n * ENT;
-  off = (off + ALIGN - 1) / ALIGN * ALIGN;
-  for (size_t i = 0; i < n; i++) {
-    snprintf(tab[i].name, sizeof tab[i].name, "%s", sec[i].name);
-    tab[i].elem = sec[i].elem;
-    tab[i].count = sec[i].count;
-    tab[i].offset = off;
-    tab[i].crc = crc_of(sec[i].data, sec[i].count * sec[i].elem);
-    off += sec[i].count * sec[i].elem;
-    off = (off + ALIGN - 1) / ALIGN * ALIGN;
-  }
   memset(hdr, 0, sizeof hdr);
-  memcpy(hdr, magic, 8);
-  uint32_t bom = BOM, ns = (uint32_t)n, hcrc = 0;
-  memcpy(hdr + 8, &version, 4);
+  memcpy(hdr, w->magic, 8);
+  uint32_t bom = BOM, ns = (uint32_t)w->nsec, hcrc;
+  memcpy(hdr + 8, &w->version, 4);
   memcpy(hdr + 12, &bom, 4);
   memcpy(hdr + 16, &ns, 4);
-  memcpy(hdr + 24, &off, 8);
+  memcpy(hdr + 24, &size, 8);
   hcrc = crc_of(hdr, HDR);
-  hcrc = (uint32_t)crc32_z(hcrc, (const Bytef *)tab, n * ENT);
+  hcrc = (uint32_t)crc32_z(hcrc, (const Bytef *)w->tab, w->nsec * ENT);
   memcpy(hdr + 20, &hcrc, 4);
-  static const uint8_t zeros[ALIGN];
-  uint64_t pos = HDR + (uint64_t)n * ENT;
-  if (write_all(fd, hdr, HDR) || write_all(fd, tab, n * ENT)) goto ioerr;
-  for (size_t i = 0; i < n; i++) {
-    if (write_all(fd, zeros, tab[i].offset - pos)) goto ioerr;
-    if (write_all(fd, sec[i].data, sec[i].count * sec[i].elem)) goto ioerr;
-    pos = tab[i].offset + sec[i].count * sec[i].elem;
+  if (zero_fill(w->fd, size - w->pos) || pwrite_all(w->fd, hdr, HDR, 0) ||
+      pwrite_all(w->fd, w->tab, w->nsec * ENT, HDR) || fsync(w->fd)) {
+    rc = secw_ioerr(w, e);
+    dl_secw_abort(w);
+    return rc;
   }
-  if (write_all(fd, zeros, off - pos)) goto ioerr;
-  if (fsync(fd) || close(fd)) {
-    fd = -1;
-    goto ioerr;
+  int fd = w->fd;
+  w->fd = -1;
+  if (close(fd)) {
+    rc = secw_ioerr(w, e);
+    unlink(w->tmp);
+    dl_secw_abort(w);
+    return rc;
   }
-  fd = -1;
-  if (exists) {
-    if (same_bytes(tmp, path)) {
+  struct stat st;
+  if (!force && stat(w->path, &st) == 0) { /* an existing file: kept when identical, else refused */
+    if (same_bytes(w->tmp, w->path)) {
       if (unchanged) *unchanged = 1;
     } else {
-      rc = dl_errf(e, DL_EEXIST, "%s exists and differs (use --force to overwrite)", path);
+      rc = dl_errf(e, DL_EEXIST, "%s exists and differs (use --force to overwrite)", w->path);
     }
-    unlink(tmp);
-    goto out;
+    unlink(w->tmp);
+  } else if (rename(w->tmp, w->path)) {
+    rc = dl_errf(e, DL_ECANTCREAT, "%s: cannot rename the temporary file into place: %s", w->path, strerror(errno));
+    unlink(w->tmp);
+  } else {
+    char *dup = strdup(w->path);
+    int dfd = dup ? open(dirname(dup), O_RDONLY | O_DIRECTORY) : -1;
+    if (dfd >= 0) {
+      fsync(dfd); /* make the rename durable */
+      close(dfd);
+    }
+    free(dup);
   }
-  if (rename(tmp, path)) {
-    rc = dl_errf(e, DL_ECANTCREAT, "%s: cannot rename the temporary file into place: %s", path, strerror(errno));
-    unlink(tmp);
-    goto out;
-  }
-  int dfd = open(dirname(dup), O_RDONLY | O_DIRECTORY);
-  if (dfd >= 0) {
-    fsync(dfd); /* make the rename durable */
-    close(dfd);
-  }
-  goto out;
-ioerr:
-  rc = dl_errf(e, DL_EIO, "%s: writing %s failed: %s", path, tmp, strerror(errno));
-  if (fd >= 0) close(fd);
-  unlink(tmp);
-out:
-  free(tmp), free(dup), free(tab);
+  dl_secw_abort(w);
   return rc;
+}
+
+int dl_secfile_write(const char *path, const char magic[8], uint32_t version, const dl_section *sec,
+                     size_t n, int force, int *unchanged, dl_err *e) {
+  dl_secw *w;
+  int rc = dl_secw_open(path, magic, version, n, &w, e);
+  for (size_t i = 0; !rc && i < n; i++) {
+    rc = dl_secw_add(w, sec[i].name, sec[i].elem, sec[i].count, sec[i].data, e);
+    if (rc) dl_secw_abort(w);
+  }
+  return rc ? rc : dl_secw_commit(w, force, unchanged, e);
 }
 
 int dl_secfile_open(const char *path, const char magic[8], uint32_t version, dl_secfile **out,

@@ -358,29 +358,83 @@ static int pindex_cuts(const pindex *p, double ax, double ay, double bx, double 
 }
 
 /* ---- the build --------------------------------------------------------- */
+/* ---- the columns of a network, in file order -------------------------- */
+#define COL(name, field, elem, cnt) {name, elem, cnt, offsetof(dl_net, field)}
+const dl_netcol dl_net_cols[] = {
+    COL("node_x", node_x, 8, 0), COL("node_y", node_y, 8, 0), COL("node_lat", node_lat, 8, 0),
+    COL("node_lon", node_lon, 8, 0), COL("node_osm", node_osm, 8, 0), COL("node_edge", node_edge, 4, 1),
+    COL("edge_from", edge_from, 4, 2), COL("edge_to", edge_to, 4, 2), COL("edge_seg", edge_seg, 4, 2),
+    COL("edge_dir", edge_dir, 1, 2), COL("edge_len", edge_len, 8, 2),
+    COL("seg_from", seg_from, 4, 3), COL("seg_to", seg_to, 4, 3), COL("seg_vtx", seg_vtx, 4, 4),
+    COL("seg_edge_fwd", seg_edge_fwd, 4, 3), COL("seg_edge_bwd", seg_edge_bwd, 4, 3),
+    COL("seg_len", seg_len, 8, 3), COL("seg_maxspeed", seg_maxspeed, 8, 3), COL("seg_way", seg_way, 8, 3),
+    COL("seg_road", seg_road, 4, 3), COL("seg_township", seg_township, 4, 3),
+    COL("seg_district", seg_district, 4, 3), COL("seg_name", seg_name, 4, 3), COL("seg_ref", seg_ref, 4, 3),
+    COL("seg_class", seg_class, 1, 3), COL("seg_oneway", seg_oneway, 1, 3),
+    COL("vtx_x", vtx_x, 8, 5), COL("vtx_y", vtx_y, 8, 5), COL("vtx_lat", vtx_lat, 8, 5),
+    COL("vtx_lon", vtx_lon, 8, 5), COL("vtx_off", vtx_off, 8, 5), COL("vtx_seg", vtx_seg, 4, 5),
+    COL("vtx_head", vtx_head, 8, 5),
+    COL("road_name", road_name, 4, 6), COL("road_class", road_class, 1, 6),
+    COL("township_name", township_name, 4, 7), COL("district_name", district_name, 4, 8),
+    COL("str", str, 1, 9), COL("grid_start", grid_start, 4, 10), COL("grid_item", grid_item, 4, 11),
+};
+#undef COL
+const size_t dl_net_ncols = sizeof dl_net_cols / sizeof dl_net_cols[0];
+
+/* ---- the build --------------------------------------------------------- */
 typedef struct run {
   uint32_t way, start, len;
   uint8_t cls, oneway;
 } run;
 
+/* A segment while building: its vertices are vref[vtx] up to the next
+ * segment's vtx (vertices are pushed segment after segment). */
 typedef struct tseg {
-  uint32_t from, to, vtx, nvtx, run;
-  int32_t town, dist;
-  double len;
+  uint32_t from, to, vtx, run;
 } tseg;
+
+/* Vertex and graph node references: a src node index, or CUT | i for the
+ * i-th boundary cut point (cutp: x, y, lat, lon). 4 bytes a vertex instead
+ * of 32 until the columns are written: the peak memory of an import. */
+#define CUT 0x80000000u
 
 typedef struct build {
   const dl_netsrc *src;
   dl_netbuild_report *rep;
+  dl_netsink put;
+  dl_netsrc_done done;
+  void *user;
+  size_t next;                     /* next column to hand over */
   vec runs, rnodes;                /* run, uint32 src node index */
   vec segs;                        /* tseg */
-  vec vx, vy, vlat, vlon;          /* double: temp vertices */
-  vec nx, ny, nlat, nlon, nosm;    /* graph nodes */
+  vec stown, sdist;                /* int32 per segment, with boundaries only */
+  vec vref, gref, cutp;            /* vertex and graph node references, cut points */
   uint32_t *node_of_src;           /* src node -> graph node */
   pindex town, dist;
   int have_town, have_dist;
   vec cuts, poly;                  /* double: cut positions; temp polyline */
 } build;
+
+static const double *cut_at(const build *b, uint32_t r) { return (const double *)b->cutp.p + 4 * (size_t)(r & ~CUT); }
+static double ref_x(const build *b, uint32_t r) { return r & CUT ? cut_at(b, r)[0] : b->src->node_x[r]; }
+static double ref_y(const build *b, uint32_t r) { return r & CUT ? cut_at(b, r)[1] : b->src->node_y[r]; }
+static double ref_lat(const build *b, uint32_t r) { return r & CUT ? cut_at(b, r)[2] : b->src->node_lat[r]; }
+static double ref_lon(const build *b, uint32_t r) { return r & CUT ? cut_at(b, r)[3] : b->src->node_lon[r]; }
+
+/* Tells the caller that src array p is no longer read (it may free it). */
+static void src_done(build *b, const void *p) {
+  if (b->done && p) b->done(b->user, p);
+}
+
+/* Hands the next column (heap data, count elements) to the sink. */
+static int put_col(build *b, const char *name, uint64_t count, void *data) {
+  if (!data) return DL_ENOMEM;
+  if (b->next >= dl_net_ncols || strcmp(dl_net_cols[b->next].name, name)) {
+    free(data);
+    return DL_EINTERNAL;
+  }
+  return b->put(b->user, &dl_net_cols[b->next++], count, data);
+}
 
 /* Node ids sorted for binary search when the input is not sorted already. */
 typedef struct idpair {
@@ -410,32 +464,42 @@ static long find_node(const int64_t *ids, const idpair *perm, size_t n, int64_t 
   return -1;
 }
 
-static uint32_t graph_node(build *b, double x, double y, double lat, double lon, int64_t osm) {
-  double *px = vpush(&b->nx), *py = vpush(&b->ny), *pa = vpush(&b->nlat), *po = vpush(&b->nlon);
-  int64_t *pi = vpush(&b->nosm);
-  if (!px || !py || !pa || !po || !pi) return DL_NET_NONE;
-  *px = x, *py = y, *pa = lat, *po = lon, *pi = osm;
-  return (uint32_t)(b->nx.n - 1);
+static uint32_t graph_node(build *b, uint32_t ref) {
+  uint32_t *p = vpush(&b->gref);
+  if (!p) return DL_NET_NONE;
+  *p = ref;
+  return (uint32_t)(b->gref.n - 1);
 }
 
 static uint32_t src_node(build *b, uint32_t i) {
-  if (b->node_of_src[i] == DL_NET_NONE) {
-    const dl_netsrc *s = b->src;
-    b->node_of_src[i] = graph_node(b, s->node_x[i], s->node_y[i], s->node_lat[i], s->node_lon[i], s->node_id[i]);
-  }
+  if (b->node_of_src[i] == DL_NET_NONE) b->node_of_src[i] = graph_node(b, i);
   return b->node_of_src[i];
 }
 
-static int push_vtx(build *b, double x, double y, double lat, double lon) {
-  double *a = vpush(&b->vx), *c = vpush(&b->vy), *d = vpush(&b->vlat), *f = vpush(&b->vlon);
-  if (!a || !c || !d || !f) return -1;
-  *a = x, *c = y, *d = lat, *f = lon;
+static int push_ref(build *b, uint32_t ref) {
+  uint32_t *p = vpush(&b->vref);
+  if (!p) return -1;
+  *p = ref;
   return 0;
 }
 
+static size_t seg_nvtx(const build *b, size_t s) {
+  const tseg *T = b->segs.p;
+  return (s + 1 < b->segs.n ? T[s + 1].vtx : b->vref.n) - T[s].vtx;
+}
+
+/* Projected polyline length of temp segment s (the sum in vertex order). */
+static double seg_length(const build *b, size_t s) {
+  const uint32_t *R = (const uint32_t *)b->vref.p + VAT(b->segs, tseg)[s].vtx;
+  size_t n = seg_nvtx(b, s);
+  double len = 0;
+  for (size_t v = 1; v < n; v++) len += hypot(ref_x(b, R[v]) - ref_x(b, R[v - 1]), ref_y(b, R[v]) - ref_y(b, R[v - 1]));
+  return len;
+}
+
 /* Emits the polyline b->poly (4 doubles per vertex: x,y,lat,lon) of src
- * nodes first..last as one or more segments, cut at boundary crossings. */
-static int emit(build *b, uint32_t ri, uint32_t first_src, uint32_t last_src) {
+ * nodes pn[0..] as one or more segments, cut at boundary crossings. */
+static int emit(build *b, uint32_t ri, const uint32_t *pn) {
   const double *P = b->poly.p;
   size_t m = b->poly.n / 4;
   /* cumulative length */
@@ -474,91 +538,73 @@ static int emit(build *b, uint32_t ri, uint32_t first_src, uint32_t last_src) {
     if (C[k] - prev >= 1.0 && L - C[k] >= 1.0) C[nc++] = C[k];
   }
   b->rep->boundary_cuts += nc;
-  /* pieces [s0, s1] */
-  size_t vi = 0; /* first polyline vertex with cum > s0 */
-  double s0 = 0;
-  uint32_t from = src_node(b, first_src);
+  /* pieces [s0, s1]; a piece after a cut starts at that cut point */
+  size_t vi = 1; /* first polyline vertex not yet in a piece */
+  uint32_t from = src_node(b, pn[0]), start = pn[0];
   if (from == DL_NET_NONE) goto oom;
   for (size_t k = 0; k <= nc; k++) {
     double s1 = k < nc ? C[k] : L;
     tseg *t = vpush(&b->segs);
     if (!t) goto oom;
-    t->vtx = (uint32_t)b->vx.n;
+    t->vtx = (uint32_t)b->vref.n;
     t->run = ri;
     t->from = from;
-    /* start point */
-    size_t i = vi ? vi - 1 : 0;
-    double f = cum[i + 1] > cum[i] ? (s0 - cum[i]) / (cum[i + 1] - cum[i]) : 0;
-    const double *a = P + 4 * i, *c = P + 4 * (i + 1);
-    if (k == 0) {
-      if (push_vtx(b, a[0], a[1], a[2], a[3])) goto oom;
-      vi = 1;
-    } else if (push_vtx(b, a[0] + f * (c[0] - a[0]), a[1] + f * (c[1] - a[1]), a[2] + f * (c[2] - a[2]),
-                        a[3] + f * (c[3] - a[3])))
-      goto oom;
+    if (push_ref(b, start)) goto oom;
     while (vi < m - 1 && cum[vi] < s1) {
-      if (push_vtx(b, P[4 * vi], P[4 * vi + 1], P[4 * vi + 2], P[4 * vi + 3])) goto oom;
+      if (push_ref(b, pn[vi])) goto oom;
       vi++;
     }
     /* end point: the last vertex, or the cut on piece vi-1 .. vi */
+    uint32_t to;
     if (k == nc) {
-      if (push_vtx(b, P[4 * (m - 1)], P[4 * (m - 1) + 1], P[4 * (m - 1) + 2], P[4 * (m - 1) + 3])) goto oom;
-      t = &VAT(b->segs, tseg)[b->segs.n - 1];
-      t->to = src_node(b, last_src);
-      if (t->to == DL_NET_NONE) goto oom;
+      if (push_ref(b, pn[m - 1])) goto oom;
+      to = src_node(b, pn[m - 1]);
     } else {
       size_t j = vi - 1;
       double g = cum[j + 1] > cum[j] ? (s1 - cum[j]) / (cum[j + 1] - cum[j]) : 0;
       const double *u = P + 4 * j, *w = P + 4 * (j + 1);
-      double x = u[0] + g * (w[0] - u[0]), y = u[1] + g * (w[1] - u[1]);
-      double la = u[2] + g * (w[2] - u[2]), lo = u[3] + g * (w[3] - u[3]);
-      if (push_vtx(b, x, y, la, lo)) goto oom;
-      uint32_t nn = graph_node(b, x, y, la, lo, 0);
-      if (nn == DL_NET_NONE) goto oom;
-      t = &VAT(b->segs, tseg)[b->segs.n - 1];
-      t->to = nn;
-      from = nn;
+      double *c = vreserve(&b->cutp, b->cutp.n + 4) || b->cutp.n / 4 >= CUT ? NULL : (double *)b->cutp.p + b->cutp.n;
+      if (!c) goto oom;
+      c[0] = u[0] + g * (w[0] - u[0]), c[1] = u[1] + g * (w[1] - u[1]);
+      c[2] = u[2] + g * (w[2] - u[2]), c[3] = u[3] + g * (w[3] - u[3]);
+      start = CUT | (uint32_t)(b->cutp.n / 4);
+      b->cutp.n += 4;
+      if (push_ref(b, start)) goto oom;
+      to = graph_node(b, start);
+      from = to;
     }
-    t->nvtx = (uint32_t)(b->vx.n - t->vtx);
-    /* length and midpoint label */
-    const double *X = b->vx.p, *Y = b->vy.p;
-    double len = 0;
-    for (uint32_t v = t->vtx + 1; v < t->vtx + t->nvtx; v++) len += hypot(X[v] - X[v - 1], Y[v] - Y[v - 1]);
-    t->len = len;
-    double half = len / 2, acc = 0, mx = X[t->vtx], my = Y[t->vtx];
-    for (uint32_t v = t->vtx + 1; v < t->vtx + t->nvtx; v++) {
-      double d = hypot(X[v] - X[v - 1], Y[v] - Y[v - 1]);
+    if (to == DL_NET_NONE) goto oom;
+    t = &VAT(b->segs, tseg)[b->segs.n - 1];
+    t->to = to;
+    /* midpoint label */
+    size_t s = b->segs.n - 1, n = seg_nvtx(b, s);
+    const uint32_t *R = (const uint32_t *)b->vref.p + t->vtx;
+    double len = seg_length(b, s);
+    double half = len / 2, acc = 0, mx = ref_x(b, R[0]), my = ref_y(b, R[0]);
+    for (size_t v = 1; v < n; v++) {
+      double x0 = ref_x(b, R[v - 1]), y0 = ref_y(b, R[v - 1]), x1 = ref_x(b, R[v]), y1 = ref_y(b, R[v]);
+      double d = hypot(x1 - x0, y1 - y0);
       if (acc + d >= half && d > 0) {
         double g = (half - acc) / d;
-        mx = X[v - 1] + g * (X[v] - X[v - 1]), my = Y[v - 1] + g * (Y[v] - Y[v - 1]);
+        mx = x0 + g * (x1 - x0), my = y0 + g * (y1 - y0);
         break;
       }
       acc += d;
     }
-    t->town = b->have_town ? pindex_locate(&b->town, mx, my) : -1;
-    t->dist = b->have_dist ? pindex_locate(&b->dist, mx, my) : -1;
-    if (b->have_town && t->town < 0) b->rep->segs_outside_township++;
-    if (b->have_dist && t->dist < 0) b->rep->segs_outside_district++;
-    s0 = s1;
+    if (b->have_town || b->have_dist) {
+      int32_t *pt = vpush(&b->stown), *pd = vpush(&b->sdist);
+      if (!pt || !pd) goto oom;
+      *pt = b->have_town ? pindex_locate(&b->town, mx, my) : -1;
+      *pd = b->have_dist ? pindex_locate(&b->dist, mx, my) : -1;
+      if (b->have_town && *pt < 0) b->rep->segs_outside_township++;
+      if (b->have_dist && *pd < 0) b->rep->segs_outside_district++;
+    }
   }
   free(cum);
   return 0;
 oom:
   free(cum);
   return -1;
-}
-
-static void *nb_alloc(dl_netbuf *o, size_t n, size_t elem) {
-  if (o->n_mem == (int)(sizeof o->mem / sizeof o->mem[0])) return NULL;
-  void *p = calloc(n ? n : 1, elem);
-  if (p) o->mem[o->n_mem++] = p;
-  return p;
-}
-
-void dl_netbuf_free(dl_netbuf *b) {
-  if (!b) return;
-  for (int i = 0; i < b->n_mem; i++) free(b->mem[i]);
-  memset(b, 0, sizeof *b);
 }
 
 static uint32_t find_root(uint32_t *par, uint32_t x) {
@@ -588,12 +634,14 @@ static int piece_in_rect(double ax, double ay, double bx, double by, double x0, 
   return 1;
 }
 
-static int build_grid(dl_netbuf *o, double cs) {
-  dl_net *n = &o->net;
+/* Grid index over the pieces of the final vertices (fref, seg_vtx sv):
+ * hands grid_start and grid_item over. */
+static int build_grid(build *b, dl_net *n, const uint32_t *fref, const uint32_t *sv, double cs) {
   double minx = INFINITY, miny = INFINITY, maxx = -INFINITY, maxy = -INFINITY;
   for (uint32_t v = 0; v < n->n_vtx; v++) {
-    minx = fmin(minx, n->vtx_x[v]), maxx = fmax(maxx, n->vtx_x[v]);
-    miny = fmin(miny, n->vtx_y[v]), maxy = fmax(maxy, n->vtx_y[v]);
+    double x = ref_x(b, fref[v]), y = ref_y(b, fref[v]);
+    minx = fmin(minx, x), maxx = fmax(maxx, x);
+    miny = fmin(miny, y), maxy = fmax(maxy, y);
   }
   while (((maxx - minx) / cs + 2) * ((maxy - miny) / cs + 2) > (double)(1u << 26)) cs *= 2;
   n->grid_cell = cs;
@@ -602,13 +650,13 @@ static int build_grid(dl_netbuf *o, double cs) {
   n->grid_nx = (uint32_t)((maxx - n->grid_x0) / cs) + 1;
   n->grid_ny = (uint32_t)((maxy - n->grid_y0) / cs) + 1;
   size_t nc = (size_t)n->grid_nx * n->grid_ny;
-  uint32_t *start = nb_alloc(o, nc + 1, sizeof *start), *item = NULL;
-  if (!start) return -1;
+  uint32_t *start = calloc(nc + 1, sizeof *start), *item = NULL;
+  if (!start) return DL_ENOMEM;
   const double eps = 1e-6;
   for (int pass = 0; pass < 2; pass++) {
     for (uint32_t s = 0; s < n->n_segs; s++)
-      for (uint32_t v = n->seg_vtx[s]; v + 1 < n->seg_vtx[s + 1]; v++) {
-        double ax = n->vtx_x[v], ay = n->vtx_y[v], bx = n->vtx_x[v + 1], by = n->vtx_y[v + 1];
+      for (uint32_t v = sv[s]; v + 1 < sv[s + 1]; v++) {
+        double ax = ref_x(b, fref[v]), ay = ref_y(b, fref[v]), bx = ref_x(b, fref[v + 1]), by = ref_y(b, fref[v + 1]);
         long i0 = clampl((fmin(ax, bx) - n->grid_x0) / cs, 0, n->grid_nx - 1);
         long i1 = clampl((fmax(ax, bx) - n->grid_x0) / cs, 0, n->grid_nx - 1);
         long j0 = clampl((fmin(ay, by) - n->grid_y0) / cs, 0, n->grid_ny - 1);
@@ -627,45 +675,70 @@ static int build_grid(dl_netbuf *o, double cs) {
     if (pass == 0) {
       for (size_t c = 0; c < nc; c++) start[c + 1] += start[c];
       n->n_items = start[nc];
-      item = nb_alloc(o, n->n_items, sizeof *item);
-      if (!item) return -1;
+      item = malloc((n->n_items ? n->n_items : 1) * sizeof *item);
+      if (!item) {
+        free(start);
+        return DL_ENOMEM;
+      }
     } else {
       memmove(start + 1, start, nc * sizeof *start);
       start[0] = 0;
     }
   }
-  n->grid_start = start;
-  n->grid_item = item;
-  return 0;
+  int rc = put_col(b, "grid_start", nc + 1, start);
+  if (rc) {
+    free(item);
+    return rc;
+  }
+  return put_col(b, "grid_item", n->n_items, item);
 }
 
 /* Frees a temporary as soon as its phase ends: the peak memory of an import
  * is what is alive at once. */
 #define DROP(p) (free(p), (p) = NULL)
 
-#define FAIL_OOM() do { rc = dl_errf(e, DL_ENOMEM, "network import: out of memory"); goto done; } while (0)
+#define FAIL(code)                                                                                   \
+  do {                                                                                               \
+    rc = (code) == DL_ENOMEM ? dl_errf(e, DL_ENOMEM, "network import: out of memory")                \
+                             : dl_errf(e, (code), "network import: writing the network failed");     \
+    goto done;                                                                                       \
+  } while (0)
+#define FAIL_OOM() FAIL(DL_ENOMEM)
+#define PUT(name, count, data)                        \
+  do {                                                \
+    int prc_ = put_col(&B, name, (count), (data));    \
+    if (prc_) FAIL(prc_);                             \
+  } while (0)
+#define NEWCOL(p, count) ((p) = malloc(((count) ? (count) : 1) * sizeof *(p)))
 
-int dl_netbuild(const dl_netsrc *src, const dl_polyset *town, const dl_polyset *dist,
-                const dl_netbuild_opts *o, dl_netbuf *out, dl_netbuild_report *rep, dl_err *e) {
+int dl_netbuild_stream(const dl_netsrc *src, const dl_polyset *town, const dl_polyset *dist,
+                       const dl_netbuild_opts *o, dl_netsink put, dl_netsrc_done done, void *user,
+                       dl_net *n, dl_netbuild_report *rep, dl_err *e) {
   int rc = DL_OK;
   build B;
   memset(&B, 0, sizeof B);
-  memset(out, 0, sizeof *out);
+  memset(n, 0, sizeof *n);
   memset(rep, 0, sizeof *rep);
   B.src = src;
   B.rep = rep;
+  B.put = put;
+  B.done = done;
+  B.user = user;
   B.runs.elem = sizeof(run);
   B.rnodes.elem = sizeof(uint32_t);
   B.segs.elem = sizeof(tseg);
-  B.vx.elem = B.vy.elem = B.vlat.elem = B.vlon.elem = sizeof(double);
-  B.nx.elem = B.ny.elem = B.nlat.elem = B.nlon.elem = sizeof(double);
-  B.nosm.elem = sizeof(int64_t);
+  B.stown.elem = B.sdist.elem = sizeof(int32_t);
+  B.vref.elem = B.gref.elem = sizeof(uint32_t);
+  B.cutp.elem = sizeof(double);
   B.cuts.elem = sizeof(double);
   B.poly.elem = sizeof(double);
   idpair *perm = NULL;
-  uint32_t *par = NULL, *nmap = NULL, *keep_seg = NULL;
+  uint32_t *par = NULL, *nmap = NULL, *keep_seg = NULL, *node_edge = NULL, *cur = NULL, *fref = NULL, *sv = NULL;
+  uint32_t *col_name = NULL, *col_ref = NULL;
   uint8_t *use = NULL;
   double *clen = NULL;
+  vec roads = VEC(uint8_t); /* class of each road */
+  vec rname = VEC(uint32_t);
   strtab st;
   if (st_init(&st)) {
     st_free(&st);
@@ -673,7 +746,7 @@ int dl_netbuild(const dl_netsrc *src, const dl_polyset *town, const dl_polyset *
   }
   rep->nodes_read = src->n_nodes;
   rep->ways_read = src->n_ways;
-  if (src->n_nodes >= UINT32_MAX) {
+  if (src->n_nodes >= CUT) {
     rc = dl_errf(e, DL_ENODATA, "network import: %zu nodes is more than this format holds", src->n_nodes);
     goto done;
   }
@@ -767,6 +840,9 @@ int dl_netbuild(const dl_netsrc *src, const dl_polyset *town, const dl_polyset *
                  (unsigned long long)src->n_ways, (unsigned long long)(src->n_ways - rep->ways_no_highway));
     goto done;
   }
+  DROP(perm);
+  src_done(&B, src->nd_ref), src_done(&B, src->way_nd), src_done(&B, src->way_highway);
+  src_done(&B, src->way_oneway), src_done(&B, src->way_junction);
 
   /* 2. junctions: nodes used twice or more, and run ends */
   use = calloc(src->n_nodes ? src->n_nodes : 1, 1);
@@ -809,20 +885,21 @@ int dl_netbuild(const dl_netsrc *src, const dl_polyset *town, const dl_polyset *
         p[0] = src->node_x[sn], p[1] = src->node_y[sn], p[2] = src->node_lat[sn], p[3] = src->node_lon[sn];
         B.poly.n += 4;
       }
-      if (emit(&B, (uint32_t)i, RN[r->start + k0], nk)) FAIL_OOM();
+      if (emit(&B, (uint32_t)i, RN + r->start + k0)) FAIL_OOM();
       k0 = k;
     }
   }
-  if (B.segs.n >= UINT32_MAX || B.vx.n >= UINT32_MAX || B.nx.n >= UINT32_MAX) {
+  if (B.segs.n >= UINT32_MAX || B.vref.n >= UINT32_MAX || B.gref.n >= UINT32_MAX) {
     rc = dl_errf(e, DL_ENODATA, "network import: too many segments for this format");
     goto done;
   }
-  DROP(perm), DROP(use), DROP(B.node_of_src), DROP(B.cuts.p), DROP(B.poly.p);
+  DROP(use), DROP(B.node_of_src), DROP(B.cuts.p), DROP(B.poly.p), DROP(B.rnodes.p);
   pindex_free(&B.town), pindex_free(&B.dist);
 
   /* 5. islands: weakly connected pieces shorter than min_island_m */
-  size_t NS = B.segs.n, NN = B.nx.n;
-  tseg *TS = B.segs.p;
+  size_t NS = B.segs.n, NN = B.gref.n;
+  const tseg *TS = B.segs.p;
+  const run *RU = B.runs.p;
   par = malloc(NN * sizeof *par);
   clen = calloc(NN, sizeof *clen);
   keep_seg = malloc(NS * sizeof *keep_seg);
@@ -833,7 +910,7 @@ int dl_netbuild(const dl_netsrc *src, const dl_polyset *town, const dl_polyset *
     uint32_t a = find_root(par, TS[s].from), b = find_root(par, TS[s].to);
     if (a != b) par[a] = b;
   }
-  for (size_t s = 0; s < NS; s++) clen[find_root(par, TS[s].from)] += TS[s].len;
+  for (size_t s = 0; s < NS; s++) clen[find_root(par, TS[s].from)] += seg_length(&B, s);
   uint32_t ns = 0, nv = 0, nnodes = 0;
   for (size_t i = 0; i < NN; i++)
     if (find_root(par, (uint32_t)i) == i && clen[i] > 0 && clen[i] < o->min_island_m) {
@@ -847,7 +924,7 @@ int dl_netbuild(const dl_netsrc *src, const dl_polyset *town, const dl_polyset *
       continue;
     }
     keep_seg[s] = ns++;
-    nv += TS[s].nvtx;
+    nv += (uint32_t)seg_nvtx(&B, s);
     if (nmap[TS[s].from] == DL_NET_NONE) nmap[TS[s].from] = nnodes++;
     if (nmap[TS[s].to] == DL_NET_NONE) nmap[TS[s].to] = nnodes++;
   }
@@ -858,63 +935,141 @@ int dl_netbuild(const dl_netsrc *src, const dl_polyset *town, const dl_polyset *
   }
   DROP(par), DROP(clen);
 
-  /* 6. final arrays */
-  dl_net *n = &out->net;
+  /* 6. the columns, in file order, each handed over when complete: only
+   * one final column is alive at a time (plus the CSR offsets) */
   n->n_nodes = nnodes, n->n_segs = ns, n->n_vtx = nv;
   n->epsg = o->epsg;
-  double *node_x = nb_alloc(out, nnodes, 8), *node_y = nb_alloc(out, nnodes, 8);
-  double *node_lat = nb_alloc(out, nnodes, 8), *node_lon = nb_alloc(out, nnodes, 8);
-  int64_t *node_osm = nb_alloc(out, nnodes, 8);
-  uint32_t *seg_from = nb_alloc(out, ns, 4), *seg_to = nb_alloc(out, ns, 4), *seg_vtx = nb_alloc(out, ns + 1, 4);
-  uint32_t *seg_fwd = nb_alloc(out, ns, 4), *seg_bwd = nb_alloc(out, ns, 4);
-  double *seg_len = nb_alloc(out, ns, 8), *seg_max = nb_alloc(out, ns, 8);
-  int64_t *seg_way = nb_alloc(out, ns, 8);
-  uint32_t *seg_road = nb_alloc(out, ns, 4), *seg_name = nb_alloc(out, ns, 4), *seg_ref = nb_alloc(out, ns, 4);
-  int32_t *seg_town = nb_alloc(out, ns, 4), *seg_dist = nb_alloc(out, ns, 4);
-  uint8_t *seg_class = nb_alloc(out, ns, 1), *seg_oneway = nb_alloc(out, ns, 1);
-  double *vtx_x = nb_alloc(out, nv, 8), *vtx_y = nb_alloc(out, nv, 8), *vtx_lat = nb_alloc(out, nv, 8);
-  double *vtx_lon = nb_alloc(out, nv, 8), *vtx_off = nb_alloc(out, nv, 8);
-  uint32_t *vtx_seg = nb_alloc(out, nv, 4);
-  double *vtx_head = nb_alloc(out, nv, 8);
-  if (!node_x || !node_y || !node_lat || !node_lon || !node_osm || !seg_from || !seg_to || !seg_vtx ||
-      !seg_fwd || !seg_bwd || !seg_len || !seg_max || !seg_way || !seg_road || !seg_name || !seg_ref ||
-      !seg_town || !seg_dist || !seg_class || !seg_oneway || !vtx_x || !vtx_y || !vtx_lat || !vtx_lon ||
-      !vtx_off || !vtx_seg || !vtx_head)
-    FAIL_OOM();
+  const uint32_t *GR = B.gref.p;
+  for (int c = 0; c < 4; c++) {
+    double *col;
+    if (!NEWCOL(col, nnodes)) FAIL_OOM();
+    for (size_t i = 0; i < NN; i++)
+      if (nmap[i] != DL_NET_NONE) {
+        uint32_t r = GR[i];
+        col[nmap[i]] = c == 0 ? ref_x(&B, r) : c == 1 ? ref_y(&B, r) : c == 2 ? ref_lat(&B, r) : ref_lon(&B, r);
+      }
+    PUT(dl_net_cols[c].name, nnodes, col);
+  }
+  int64_t *osm;
+  if (!NEWCOL(osm, nnodes)) FAIL_OOM();
   for (size_t i = 0; i < NN; i++)
-    if (nmap[i] != DL_NET_NONE) {
-      uint32_t k = nmap[i];
-      node_x[k] = VAT(B.nx, double)[i], node_y[k] = VAT(B.ny, double)[i];
-      node_lat[k] = VAT(B.nlat, double)[i], node_lon[k] = VAT(B.nlon, double)[i];
-      node_osm[k] = VAT(B.nosm, int64_t)[i];
+    if (nmap[i] != DL_NET_NONE) osm[nmap[i]] = GR[i] & CUT ? 0 : src->node_id[GR[i]];
+  PUT("node_osm", nnodes, osm);
+  DROP(B.gref.p);
+  GR = NULL;
+  src_done(&B, src->node_id);
+
+  /* 7. directed edges, CSR by from node */
+  uint32_t ne = 0;
+  node_edge = calloc(nnodes + 1, sizeof *node_edge);
+  cur = malloc((nnodes + 1) * sizeof *cur);
+  if (!node_edge || !cur) FAIL_OOM();
+  for (size_t s = 0; s < NS; s++)
+    if (keep_seg[s] != DL_NET_NONE) {
+      int two = RU[TS[s].run].oneway != DL_ONEWAY_YES;
+      ne += two ? 2 : 1;
+      node_edge[nmap[TS[s].from] + 1]++;
+      if (two) node_edge[nmap[TS[s].to] + 1]++;
     }
-  DROP(B.nx.p), DROP(B.ny.p), DROP(B.nlat.p), DROP(B.nlon.p), DROP(B.nosm.p);
-  vec roads = VEC(uint8_t); /* class of each road */
-  vec rname = VEC(uint32_t);
-  n->bbox[0] = n->bbox[1] = INFINITY;
-  n->bbox[2] = n->bbox[3] = -INFINITY;
-  uint32_t v = 0;
+  for (uint32_t i = 0; i < nnodes; i++) node_edge[i + 1] += node_edge[i];
+  n->n_edges = ne;
+  uint32_t *ne_copy;
+  if (!NEWCOL(ne_copy, nnodes + 1)) FAIL_OOM();
+  memcpy(ne_copy, node_edge, (nnodes + 1) * sizeof *ne_copy);
+  PUT("node_edge", nnodes + 1, ne_copy);
+  /* each edge column and then seg_edge_fwd/bwd: the same fill in the same order */
+  for (int c = 0; c < 7; c++) {
+    static const char *const names[7] = {"edge_from", "edge_to", "edge_seg", "edge_dir", "edge_len",
+                                         "seg_edge_fwd", "seg_edge_bwd"};
+    static const size_t el[7] = {4, 4, 4, 1, 8, 4, 4};
+    size_t cnt = c < 5 ? ne : ns;
+    void *col = malloc((cnt ? cnt : 1) * el[c]);
+    if (!col) FAIL_OOM();
+    if (c >= 5)
+      for (size_t k = 0; k < ns; k++) ((uint32_t *)col)[k] = DL_NET_NONE;
+    memcpy(cur, node_edge, (nnodes + 1) * sizeof *cur);
+    for (size_t s = 0; s < NS; s++) {
+      uint32_t k = keep_seg[s];
+      if (k == DL_NET_NONE) continue;
+      uint32_t f = nmap[TS[s].from], t = nmap[TS[s].to];
+      double len = c == 4 ? seg_length(&B, s) : 0;
+      for (int d = 0; d < 2; d++) {
+        if (d && RU[TS[s].run].oneway == DL_ONEWAY_YES) break;
+        uint32_t a = d ? t : f, bb = d ? f : t, x = cur[a]++;
+        switch (c) {
+          case 0: ((uint32_t *)col)[x] = a; break;
+          case 1: ((uint32_t *)col)[x] = bb; break;
+          case 2: ((uint32_t *)col)[x] = k; break;
+          case 3: ((uint8_t *)col)[x] = (uint8_t)d; break;
+          case 4: ((double *)col)[x] = len; break;
+          default:
+            if ((c == 5) == (d == 0)) ((uint32_t *)col)[k] = x;
+        }
+      }
+    }
+    if (c == 5) { /* seg_from, seg_to, seg_vtx come first */
+      uint32_t *sf = NULL, *stt = NULL;
+      if (!NEWCOL(sf, ns) || !NEWCOL(stt, ns) || !NEWCOL(sv, ns + 1)) {
+        free(col), free(sf), free(stt);
+        FAIL_OOM();
+      }
+      uint32_t v = 0;
+      for (size_t s = 0; s < NS; s++) {
+        uint32_t k = keep_seg[s];
+        if (k == DL_NET_NONE) continue;
+        sf[k] = nmap[TS[s].from], stt[k] = nmap[TS[s].to], sv[k] = v;
+        v += (uint32_t)seg_nvtx(&B, s);
+      }
+      sv[ns] = v;
+      uint32_t *svc = malloc((ns + 1) * sizeof *svc);
+      if (svc) memcpy(svc, sv, (ns + 1) * sizeof *svc);
+      int prc = put_col(&B, "seg_from", ns, sf);
+      if (!prc) prc = put_col(&B, "seg_to", ns, stt);
+      if (!prc) prc = put_col(&B, "seg_vtx", ns + 1, svc);
+      if (prc) {
+        free(col);
+        FAIL(prc);
+      }
+    }
+    PUT(names[c], cnt, col);
+  }
+  DROP(node_edge), DROP(cur), DROP(nmap);
+
+  /* segments: length (and the total), speed limit, way, names and roads */
+  double *slen, tot = 0;
+  if (!NEWCOL(slen, ns)) FAIL_OOM();
+  for (size_t s = 0; s < NS; s++)
+    if (keep_seg[s] != DL_NET_NONE) tot += slen[keep_seg[s]] = seg_length(&B, s);
+  rep->length_m = tot;
+  PUT("seg_len", ns, slen);
+  double *smax;
+  if (!NEWCOL(smax, ns)) FAIL_OOM();
+  for (size_t s = 0; s < NS; s++)
+    if (keep_seg[s] != DL_NET_NONE) smax[keep_seg[s]] = parse_maxspeed(tag(src, src->way_maxspeed, RU[TS[s].run].way));
+  PUT("seg_maxspeed", ns, smax);
+  int64_t *sway;
+  if (!NEWCOL(sway, ns)) FAIL_OOM();
+  for (size_t s = 0; s < NS; s++)
+    if (keep_seg[s] != DL_NET_NONE) sway[keep_seg[s]] = src->way_id[RU[TS[s].run].way];
+  PUT("seg_way", ns, sway);
+  uint32_t *sroad;
+  if (!NEWCOL(sroad, ns) || !NEWCOL(col_name, ns) || !NEWCOL(col_ref, ns)) {
+    free(sroad);
+    FAIL_OOM();
+  }
   for (size_t s = 0; s < NS; s++) {
     uint32_t k = keep_seg[s];
     if (k == DL_NET_NONE) continue;
-    const tseg *t = &TS[s];
-    const run *r = &VAT(B.runs, run)[t->run];
+    const run *r = &RU[TS[s].run];
     size_t w = r->way;
-    seg_from[k] = nmap[t->from], seg_to[k] = nmap[t->to];
-    seg_vtx[k] = v;
-    seg_len[k] = t->len;
-    seg_max[k] = parse_maxspeed(tag(src, src->way_maxspeed, w));
-    seg_way[k] = src->way_id[w];
-    seg_town[k] = t->town, seg_dist[k] = t->dist;
-    seg_class[k] = r->cls, seg_oneway[k] = r->oneway;
     const char *nm = tag(src, src->way_name, w), *rf = tag(src, src->way_ref, w);
     long en = nm ? st_intern(&st, nm, strlen(nm)) : -1, er = rf ? st_intern(&st, rf, strlen(rf)) : -1;
     if ((nm && en < 0) || (rf && er < 0)) {
-      free(roads.p), free(rname.p);
+      free(sroad);
       FAIL_OOM();
     }
-    seg_name[k] = nm ? VAT(st.ent, ent)[en].off : 0;
-    seg_ref[k] = rf ? VAT(st.ent, ent)[er].off : 0;
+    col_name[k] = nm ? VAT(st.ent, ent)[en].off : 0;
+    col_ref[k] = rf ? VAT(st.ent, ent)[er].off : 0;
     char key[48];
     long ek = nm ? en : rf ? er : -1;
     if (ek < 0) {
@@ -922,7 +1077,7 @@ int dl_netbuild(const dl_netsrc *src, const dl_polyset *town, const dl_polyset *
       ek = st_intern(&st, key, (size_t)kl);
     }
     if (ek < 0) {
-      free(roads.p), free(rname.p);
+      free(sroad);
       FAIL_OOM();
     }
     ent *E = &VAT(st.ent, ent)[ek];
@@ -930,7 +1085,7 @@ int dl_netbuild(const dl_netsrc *src, const dl_polyset *town, const dl_polyset *
       uint8_t *rc8 = vpush(&roads);
       uint32_t *rn = vpush(&rname);
       if (!rc8 || !rn) {
-        free(roads.p), free(rname.p);
+        free(sroad);
         FAIL_OOM();
       }
       E = &VAT(st.ent, ent)[ek];
@@ -938,127 +1093,154 @@ int dl_netbuild(const dl_netsrc *src, const dl_polyset *town, const dl_polyset *
       *rc8 = r->cls;
       *rn = E->off;
     }
-    seg_road[k] = E->road;
+    sroad[k] = E->road;
     if (r->cls < VAT(roads, uint8_t)[E->road]) VAT(roads, uint8_t)[E->road] = r->cls;
-    double off = 0;
-    for (uint32_t j = 0; j < t->nvtx; j++, v++) {
-      uint32_t q = t->vtx + j;
-      vtx_x[v] = VAT(B.vx, double)[q], vtx_y[v] = VAT(B.vy, double)[q];
-      if (j) off += hypot(vtx_x[v] - vtx_x[v - 1], vtx_y[v] - vtx_y[v - 1]);
-      vtx_off[v] = off;
-      vtx_seg[v] = k;
-    }
-    seg_len[k] = off; /* identical sum, same order */
-    for (uint32_t q = seg_vtx[k]; q < v; q++) {
-      uint32_t a = q + 1 < v ? q : q - 1; /* last vertex: its segment's last piece */
-      double hd = atan2(vtx_x[a + 1] - vtx_x[a], vtx_y[a + 1] - vtx_y[a]) * (180.0 / M_PI);
-      vtx_head[q] = hd < 0 ? hd + 360.0 : hd;
-    }
   }
-  seg_vtx[ns] = v;
-  DROP(B.vx.p), DROP(B.vy.p), DROP(nmap);
-  /* latitudes, then longitudes: one temporary column alive at a time */
-  for (int c = 0; c < 2; c++) {
-    double *dst = c ? vtx_lon : vtx_lat, lo = INFINITY, hi = -INFINITY;
-    const double *from = c ? B.vlon.p : B.vlat.p;
-    v = 0;
+  PUT("seg_road", ns, sroad);
+  src_done(&B, src->way_id), src_done(&B, src->way_name), src_done(&B, src->way_ref);
+  src_done(&B, src->way_maxspeed), src_done(&B, src->str);
+  for (int q = 0; q < 2; q++) {
+    int32_t *lab;
+    if (!NEWCOL(lab, ns)) FAIL_OOM();
+    const int32_t *from = q ? B.sdist.p : B.stown.p;
     for (size_t s = 0; s < NS; s++)
-      if (keep_seg[s] != DL_NET_NONE)
-        for (uint32_t j = 0; j < TS[s].nvtx; j++, v++) {
-          dst[v] = from[TS[s].vtx + j];
-          lo = fmin(lo, dst[v]), hi = fmax(hi, dst[v]);
-        }
-    n->bbox[c ? 0 : 1] = lo, n->bbox[c ? 2 : 3] = hi;
-    if (c) DROP(B.vlon.p);
-    else DROP(B.vlat.p);
+      if (keep_seg[s] != DL_NET_NONE) lab[keep_seg[s]] = from ? from[s] : -1;
+    PUT(q ? "seg_district" : "seg_township", ns, lab);
   }
-  DROP(B.segs.p), DROP(B.runs.p), DROP(B.rnodes.p), DROP(keep_seg);
-  TS = NULL;
-  n->n_roads = (uint32_t)roads.n;
-  uint8_t *road_class = nb_alloc(out, roads.n, 1);
-  uint32_t *road_name = nb_alloc(out, roads.n, 4);
-  if (!road_class || !road_name) {
-    free(roads.p), free(rname.p);
-    FAIL_OOM();
+  DROP(B.stown.p), DROP(B.sdist.p);
+  PUT("seg_name", ns, col_name);
+  col_name = NULL;
+  PUT("seg_ref", ns, col_ref);
+  col_ref = NULL;
+  for (int q = 0; q < 2; q++) {
+    uint8_t *c8;
+    if (!NEWCOL(c8, ns)) FAIL_OOM();
+    for (size_t s = 0; s < NS; s++)
+      if (keep_seg[s] != DL_NET_NONE) c8[keep_seg[s]] = q ? RU[TS[s].run].oneway : RU[TS[s].run].cls;
+    PUT(q ? "seg_oneway" : "seg_class", ns, c8);
   }
-  memcpy(road_class, roads.p, roads.n);
-  memcpy(road_name, rname.p, roads.n * 4);
-  free(roads.p), free(rname.p);
 
-  /* boundary names */
+  /* 8. vertices, through their final order */
+  if (!NEWCOL(fref, nv)) FAIL_OOM();
+  for (size_t s = 0, v = 0; s < NS; s++)
+    if (keep_seg[s] != DL_NET_NONE)
+      for (size_t j = 0, m = seg_nvtx(&B, s); j < m; j++) fref[v++] = VAT(B.vref, uint32_t)[TS[s].vtx + j];
+  DROP(B.segs.p), DROP(B.runs.p), DROP(B.vref.p), DROP(keep_seg);
+  TS = NULL, RU = NULL;
+  for (int c = 0; c < 4; c++) {
+    double *col, lo = INFINITY, hi = -INFINITY;
+    if (!NEWCOL(col, nv)) FAIL_OOM();
+    for (uint32_t v = 0; v < nv; v++) {
+      uint32_t r = fref[v];
+      col[v] = c == 0 ? ref_x(&B, r) : c == 1 ? ref_y(&B, r) : c == 2 ? ref_lat(&B, r) : ref_lon(&B, r);
+      lo = fmin(lo, col[v]), hi = fmax(hi, col[v]);
+    }
+    if (c == 2) n->bbox[1] = lo, n->bbox[3] = hi;
+    if (c == 3) n->bbox[0] = lo, n->bbox[2] = hi;
+    PUT(dl_net_cols[26 + c].name, nv, col);
+  }
+  src_done(&B, src->node_lat), src_done(&B, src->node_lon);
+  double *voff;
+  uint32_t *vseg;
+  if (!NEWCOL(voff, nv)) FAIL_OOM();
+  for (uint32_t k = 0; k < ns; k++) {
+    double off = 0;
+    for (uint32_t v = sv[k]; v < sv[k + 1]; v++) {
+      if (v > sv[k])
+        off += hypot(ref_x(&B, fref[v]) - ref_x(&B, fref[v - 1]), ref_y(&B, fref[v]) - ref_y(&B, fref[v - 1]));
+      voff[v] = off;
+    }
+  }
+  PUT("vtx_off", nv, voff);
+  if (!NEWCOL(vseg, nv)) FAIL_OOM();
+  for (uint32_t k = 0; k < ns; k++)
+    for (uint32_t v = sv[k]; v < sv[k + 1]; v++) vseg[v] = k;
+  PUT("vtx_seg", nv, vseg);
+  double *vhead;
+  if (!NEWCOL(vhead, nv)) FAIL_OOM();
+  for (uint32_t k = 0; k < ns; k++)
+    for (uint32_t q = sv[k]; q < sv[k + 1]; q++) {
+      uint32_t a = q + 1 < sv[k + 1] ? q : q - 1; /* last vertex: its segment's last piece */
+      double hd = atan2(ref_x(&B, fref[a + 1]) - ref_x(&B, fref[a]), ref_y(&B, fref[a + 1]) - ref_y(&B, fref[a])) *
+                  (180.0 / M_PI);
+      vhead[q] = hd < 0 ? hd + 360.0 : hd;
+    }
+  PUT("vtx_head", nv, vhead);
+
+  /* 9. roads, boundary names, strings */
+  n->n_roads = (uint32_t)roads.n;
+  PUT("road_name", roads.n, rname.p ? rname.p : malloc(1));
+  rname.p = NULL;
+  PUT("road_class", roads.n, roads.p ? roads.p : malloc(1));
+  roads.p = NULL;
   const dl_polyset *sets[2] = {town, dist};
-  uint32_t *names[2] = {NULL, NULL};
   for (int q = 0; q < 2; q++) {
     size_t np = sets[q] ? sets[q]->n_poly : 0;
-    names[q] = nb_alloc(out, np, 4);
-    if (!names[q]) FAIL_OOM();
+    uint32_t *names;
+    if (!NEWCOL(names, np)) FAIL_OOM();
     for (size_t p = 0; p < np; p++) {
       const char *nm = sets[q]->name[p] ? sets[q]->name[p] : "";
       long en = st_intern(&st, nm, strlen(nm));
-      if (en < 0) FAIL_OOM();
-      names[q][p] = VAT(st.ent, ent)[en].off;
+      if (en < 0) {
+        free(names);
+        FAIL_OOM();
+      }
+      names[p] = VAT(st.ent, ent)[en].off;
     }
+    PUT(q ? "district_name" : "township_name", np, names);
   }
   n->n_townships = town ? (uint32_t)town->n_poly : 0;
   n->n_districts = dist ? (uint32_t)dist->n_poly : 0;
-  char *pool = nb_alloc(out, st.pool.n, 1);
-  if (!pool) FAIL_OOM();
-  memcpy(pool, st.pool.p, st.pool.n);
   n->n_str = (uint32_t)st.pool.n;
+  void *pool = st.pool.p;
+  st.pool.p = NULL;
   st_free(&st);
+  PUT("str", n->n_str, pool);
 
-  /* 7. directed edges, CSR by from node */
-  uint32_t ne = 0;
-  for (uint32_t s = 0; s < ns; s++) ne += seg_oneway[s] == DL_ONEWAY_YES ? 1 : 2;
-  uint32_t *node_edge = nb_alloc(out, nnodes + 1, 4);
-  uint32_t *edge_from = nb_alloc(out, ne, 4), *edge_to = nb_alloc(out, ne, 4), *edge_seg = nb_alloc(out, ne, 4);
-  uint8_t *edge_dir = nb_alloc(out, ne, 1);
-  double *edge_len = nb_alloc(out, ne, 8);
-  if (!node_edge || !edge_from || !edge_to || !edge_seg || !edge_dir || !edge_len) FAIL_OOM();
-  for (uint32_t s = 0; s < ns; s++) {
-    node_edge[seg_from[s] + 1]++;
-    if (seg_oneway[s] != DL_ONEWAY_YES) node_edge[seg_to[s] + 1]++;
-  }
-  for (uint32_t i = 0; i < nnodes; i++) node_edge[i + 1] += node_edge[i];
-  for (uint32_t s = 0; s < ns; s++) {
-    seg_fwd[s] = seg_bwd[s] = DL_NET_NONE;
-    for (int d = 0; d < 2; d++) {
-      if (d && seg_oneway[s] == DL_ONEWAY_YES) break;
-      uint32_t a = d ? seg_to[s] : seg_from[s], b = d ? seg_from[s] : seg_to[s];
-      uint32_t k = node_edge[a]++;
-      edge_from[k] = a, edge_to[k] = b, edge_seg[k] = s, edge_dir[k] = (uint8_t)d, edge_len[k] = seg_len[s];
-      if (d) seg_bwd[s] = k;
-      else seg_fwd[s] = k;
-    }
-  }
-  memmove(node_edge + 1, node_edge, nnodes * sizeof *node_edge);
-  node_edge[0] = 0;
-  n->n_edges = ne;
-
-  n->node_x = node_x, n->node_y = node_y, n->node_lat = node_lat, n->node_lon = node_lon;
-  n->node_osm = node_osm, n->node_edge = node_edge;
-  n->edge_from = edge_from, n->edge_to = edge_to, n->edge_seg = edge_seg, n->edge_dir = edge_dir;
-  n->edge_len = edge_len;
-  n->seg_from = seg_from, n->seg_to = seg_to, n->seg_vtx = seg_vtx, n->seg_edge_fwd = seg_fwd;
-  n->seg_edge_bwd = seg_bwd, n->seg_len = seg_len, n->seg_maxspeed = seg_max, n->seg_way = seg_way;
-  n->seg_road = seg_road, n->seg_township = seg_town, n->seg_district = seg_dist;
-  n->seg_name = seg_name, n->seg_ref = seg_ref, n->seg_class = seg_class, n->seg_oneway = seg_oneway;
-  n->vtx_x = vtx_x, n->vtx_y = vtx_y, n->vtx_lat = vtx_lat, n->vtx_lon = vtx_lon, n->vtx_off = vtx_off;
-  n->vtx_seg = vtx_seg, n->vtx_head = vtx_head;
-  n->road_name = road_name, n->road_class = road_class;
-  n->township_name = names[0], n->district_name = names[1];
-  n->str = pool;
-
-  /* 8. grid */
-  if (build_grid(out, o->grid_cell > 0 ? o->grid_cell : 70.0)) FAIL_OOM();
+  /* 10. grid */
+  if ((rc = build_grid(&B, n, fref, sv, o->grid_cell > 0 ? o->grid_cell : 70.0))) FAIL(rc);
+  if (B.next != dl_net_ncols) FAIL(DL_EINTERNAL);
 
 done:
-  free(perm), free(par), free(nmap), free(keep_seg), free(use), free(clen);
-  free(B.runs.p), free(B.rnodes.p), free(B.segs.p), free(B.vx.p), free(B.vy.p), free(B.vlat.p);
-  free(B.vlon.p), free(B.nx.p), free(B.ny.p), free(B.nlat.p), free(B.nlon.p), free(B.nosm.p);
-  free(B.node_of_src), free(B.cuts.p), free(B.poly.p);
+  free(perm), free(par), free(nmap), free(keep_seg), free(use), free(clen), free(node_edge), free(cur);
+  free(fref), free(sv), free(col_name), free(col_ref), free(roads.p), free(rname.p);
+  free(B.runs.p), free(B.rnodes.p), free(B.segs.p), free(B.stown.p), free(B.sdist.p), free(B.vref.p);
+  free(B.gref.p), free(B.cutp.p), free(B.node_of_src), free(B.cuts.p), free(B.poly.p);
   pindex_free(&B.town), pindex_free(&B.dist);
   st_free(&st);
-  if (rc != DL_OK) dl_netbuf_free(out);
   return rc;
+}
+
+/* The heap sink: keeps each column and points the dl_net at it. */
+static int keep_col(void *user, const dl_netcol *col, uint64_t count, void *data) {
+  (void)count;
+  dl_netbuf *b = user;
+  if (b->n_mem == (int)(sizeof b->mem / sizeof b->mem[0])) {
+    free(data);
+    return DL_EINTERNAL;
+  }
+  b->mem[b->n_mem++] = data;
+  *(void **)((char *)&b->net + col->off) = data;
+  return DL_OK;
+}
+
+int dl_netbuild(const dl_netsrc *src, const dl_polyset *town, const dl_polyset *dist,
+                const dl_netbuild_opts *o, dl_netbuf *out, dl_netbuild_report *rep, dl_err *e) {
+  memset(out, 0, sizeof *out);
+  dl_net n;
+  int rc = dl_netbuild_stream(src, town, dist, o, keep_col, NULL, out, &n, rep, e);
+  if (rc) {
+    dl_netbuf_free(out);
+    return rc;
+  }
+  for (size_t i = 0; i < dl_net_ncols; i++) /* the scalars from n, the arrays as kept */
+    *(const void **)((char *)&n + dl_net_cols[i].off) = *(const void **)((char *)&out->net + dl_net_cols[i].off);
+  out->net = n;
+  return DL_OK;
+}
+
+void dl_netbuf_free(dl_netbuf *b) {
+  if (!b) return;
+  for (int i = 0; i < b->n_mem; i++) free(b->mem[i]);
+  memset(b, 0, sizeof *b);
 }

@@ -45,6 +45,7 @@ typedef struct dl_netbuild_report {
       ways_unknown_highway, ways_missing_nodes, missing_refs, ways_too_short, oneway_unknown,
       islands_dropped, island_segments;
   double island_m;
+  double length_m;        /* total segment length (as dl_net_length) */
   uint64_t boundary_cuts, segs_outside_township, segs_outside_district;
   /* dropped highway values with counts (not-for-cars and unknown ones) */
   int n_values;
@@ -52,6 +53,37 @@ typedef struct dl_netbuild_report {
   uint64_t value_count[DL_NB_MAX_VALUES];
   int value_unknown[DL_NB_MAX_VALUES];
 } dl_netbuild_report;
+
+/* The arrays of a network in file order: section name, element size,
+ * which count (0 nodes, 1 nodes+1, 2 edges, 3 segs, 4 segs+1, 5 vtx,
+ * 6 roads, 7 townships, 8 districts, 9 str, 10 cells+1, 11 items), and
+ * the offset of the pointer in dl_net. */
+typedef struct dl_netcol {
+  const char *name;
+  uint32_t elem;
+  int cnt;
+  size_t off;
+} dl_netcol;
+extern const dl_netcol dl_net_cols[];
+extern const size_t dl_net_ncols;
+
+/* Receives each finished array (count elements of col->elem bytes, heap
+ * memory it now owns: it keeps or frees it, also on failure), in the order
+ * of dl_net_cols. Returns 0 or a DL_E* status, which stops the build. */
+typedef int (*dl_netsink)(void *user, const dl_netcol *col, uint64_t count, void *data);
+
+/* Told (once per array) that an array of src is no longer read: the caller
+ * may free it then. */
+typedef void (*dl_netsrc_done)(void *user, const void *array);
+
+/* Builds the network and hands each array to put as soon as it is complete,
+ * so that the whole network is never in memory at once; done (may be NULL)
+ * learns which src arrays it has finished with. Both get user. n receives
+ * the scalars (counts, CRS, bbox, grid); its arrays stay NULL. Returns
+ * DL_OK, DL_ENOMEM, DL_ENODATA when no road is left, or the sink's status. */
+int dl_netbuild_stream(const dl_netsrc *src, const dl_polyset *town, const dl_polyset *dist,
+                       const dl_netbuild_opts *o, dl_netsink put, dl_netsrc_done done, void *user,
+                       dl_net *n, dl_netbuild_report *rep, dl_err *e);
 
 /* Heap-owned network: net views into the arrays held here. */
 typedef struct dl_netbuf {

@@ -97,6 +97,38 @@ static void report(const dl_netbuild_report *r, const dl_net *n) {
             (unsigned long long)r->segs_outside_district);
 }
 
+/* The import's link between the build and the file: each finished array
+ * goes to the writer and is freed, and each input array the build is done
+ * with is freed at once (the peak memory is what is alive together). */
+typedef struct importer {
+  dl_netwriter *w;
+  dl_err err;
+  dl_osm *o;
+  double **nx, **ny;
+} importer;
+
+static int put_array(void *user, const dl_netcol *col, uint64_t count, void *data) {
+  importer *im = user;
+  int rc = dl_netwriter_put(im->w, col, count, data, &im->err);
+  free(data);
+  return rc;
+}
+
+static void input_done(void *user, const void *p) {
+  importer *im = user;
+  dl_osm *o = im->o;
+  void **arr[] = {(void **)&o->node_id, (void **)&o->node_lat, (void **)&o->node_lon, (void **)&o->way_id,
+                  (void **)&o->way_nd, (void **)&o->way_highway, (void **)&o->way_oneway,
+                  (void **)&o->way_junction, (void **)&o->way_name, (void **)&o->way_ref,
+                  (void **)&o->way_maxspeed, (void **)&o->nd_ref, (void **)&o->str, (void **)im->nx,
+                  (void **)im->ny};
+  for (size_t i = 0; i < sizeof arr / sizeof arr[0]; i++)
+    if (*arr[i] == p) {
+      free(*arr[i]);
+      *arr[i] = NULL;
+    }
+}
+
 static int cmd_import(int argc, char **argv) {
   enum { O_OSM = 256, O_TOWN, O_DIST, O_FIELD, O_CRS, O_SERVICE, O_ISLAND, O_EPSG, O_CELL, O_FORCE };
   static const struct option opts[] = {
@@ -167,8 +199,9 @@ static int cmd_import(int argc, char **argv) {
   memset(&gd, 0, sizeof gd);
   double *nx = NULL, *ny = NULL, *tx = NULL, *ty = NULL, *dx = NULL, *dy = NULL;
   dl_proj *pj = NULL;
-  dl_netbuf nb;
-  memset(&nb, 0, sizeof nb);
+  dl_net net;
+  memset(&net, 0, sizeof net);
+  importer im = {NULL, {0, ""}, &o, &nx, &ny};
   int rc = dl_osm_read(osm, &o, &e);
   if (rc) return dl_cli_fail("network import", &e);
   progress("%s: %zu nodes, %zu highway ways (%.2f s)", osm, o.n_nodes, o.n_ways, dl_cli_now() - t0);
@@ -203,16 +236,20 @@ static int cmd_import(int argc, char **argv) {
                    o.way_highway, o.way_oneway, o.way_junction, o.way_name, o.way_ref, o.way_maxspeed, o.str,
                    o.n_str};
   dl_netbuild_report rep;
-  if ((rc = dl_netbuild(&src, town ? &pt : NULL, dist ? &pd : NULL, &bo, &nb, &rep, &e))) goto out;
-  report(&rep, &nb.net);
+  if ((rc = dl_netwriter_open(outp, &im.w, &e))) goto out;
+  rc = dl_netbuild_stream(&src, town ? &pt : NULL, dist ? &pd : NULL, &bo, put_array, input_done, &im, &net, &rep, &e);
+  if (rc) {
+    dl_netwriter_abort(im.w);
+    if (im.err.code) e = im.err; /* the writer's own message names the file and the cause */
+    goto out;
+  }
+  report(&rep, &net);
   int unchanged = 0;
-  if ((rc = dl_network_save(outp, &nb.net, force, &unchanged, &e))) goto out;
-  double km = dl_net_length(&nb.net, NULL, NULL) / 1000;
+  if ((rc = dl_netwriter_close(im.w, &net, force, &unchanged, &e))) goto out;
   progress("%s %s: %u segments, %u nodes, %u roads, %.3f km, EPSG:%d (%.2f s)",
-           unchanged ? "up to date (same bytes, not rewritten):" : "wrote", outp, nb.net.n_segs,
-           nb.net.n_nodes, nb.net.n_roads, km, epsg, dl_cli_now() - t0);
+           unchanged ? "up to date (same bytes, not rewritten):" : "wrote", outp, net.n_segs, net.n_nodes,
+           net.n_roads, rep.length_m / 1000, epsg, dl_cli_now() - t0);
 out:
-  dl_netbuf_free(&nb);
   dl_proj_free(pj);
   dl_osm_free(&o);
   dl_geopolys_free(&gt);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "dl_netio.h"
+#include "dl_netbuild.h"
 #include "dl_netopen.h"
 
 static const char MAGIC[8] = {'D', 'L', 'N', 'E', 'T', '\r', '\n', 0x1a};
@@ -19,36 +20,6 @@ typedef struct meta {
 struct dl_netfile {
   dl_secfile *f;
 };
-
-/* One row per array: section name, element size, which count, offset of the
- * pointer in dl_net. Counts: 0 nodes, 1 nodes+1, 2 edges, 3 segs, 4 segs+1,
- * 5 vtx, 6 roads, 7 townships, 8 districts, 9 str, 10 cells+1, 11 items. */
-#define F(name, field, elem, cnt) {name, elem, cnt, offsetof(dl_net, field)}
-static const struct {
-  const char *name;
-  uint32_t elem;
-  int cnt;
-  size_t off;
-} TAB[] = {
-    F("node_x", node_x, 8, 0), F("node_y", node_y, 8, 0), F("node_lat", node_lat, 8, 0),
-    F("node_lon", node_lon, 8, 0), F("node_osm", node_osm, 8, 0), F("node_edge", node_edge, 4, 1),
-    F("edge_from", edge_from, 4, 2), F("edge_to", edge_to, 4, 2), F("edge_seg", edge_seg, 4, 2),
-    F("edge_dir", edge_dir, 1, 2), F("edge_len", edge_len, 8, 2),
-    F("seg_from", seg_from, 4, 3), F("seg_to", seg_to, 4, 3), F("seg_vtx", seg_vtx, 4, 4),
-    F("seg_edge_fwd", seg_edge_fwd, 4, 3), F("seg_edge_bwd", seg_edge_bwd, 4, 3),
-    F("seg_len", seg_len, 8, 3), F("seg_maxspeed", seg_maxspeed, 8, 3), F("seg_way", seg_way, 8, 3),
-    F("seg_road", seg_road, 4, 3), F("seg_township", seg_township, 4, 3),
-    F("seg_district", seg_district, 4, 3), F("seg_name", seg_name, 4, 3), F("seg_ref", seg_ref, 4, 3),
-    F("seg_class", seg_class, 1, 3), F("seg_oneway", seg_oneway, 1, 3),
-    F("vtx_x", vtx_x, 8, 5), F("vtx_y", vtx_y, 8, 5), F("vtx_lat", vtx_lat, 8, 5),
-    F("vtx_lon", vtx_lon, 8, 5), F("vtx_off", vtx_off, 8, 5), F("vtx_seg", vtx_seg, 4, 5),
-    F("vtx_head", vtx_head, 8, 5),
-    F("road_name", road_name, 4, 6), F("road_class", road_class, 1, 6),
-    F("township_name", township_name, 4, 7), F("district_name", district_name, 4, 8),
-    F("str", str, 1, 9), F("grid_start", grid_start, 4, 10), F("grid_item", grid_item, 4, 11),
-};
-#undef F
-#define NTAB (sizeof TAB / sizeof TAB[0])
 
 static uint64_t count_of(const dl_net *n, int c) {
   switch (c) {
@@ -67,7 +38,31 @@ static uint64_t count_of(const dl_net *n, int c) {
   }
 }
 
-int dl_network_save(const char *path, const dl_net *n, int force, int *unchanged, dl_err *e) {
+/* The file: "meta" first (written last, when the scalars are known), then
+ * the arrays in the order of dl_net_cols. */
+struct dl_netwriter {
+  dl_secw *w;
+};
+
+int dl_netwriter_open(const char *path, dl_netwriter **out, dl_err *e) {
+  *out = NULL;
+  dl_netwriter *nw = malloc(sizeof *nw);
+  if (!nw) return dl_errf(e, DL_ENOMEM, "%s: out of memory", path);
+  int rc = dl_secw_open(path, MAGIC, DL_NETFILE_VERSION, dl_net_ncols + 1, &nw->w, e);
+  if (!rc && (rc = dl_secw_add(nw->w, "meta", sizeof(meta), 1, NULL, e))) dl_secw_abort(nw->w);
+  if (rc) {
+    free(nw);
+    return rc;
+  }
+  *out = nw;
+  return DL_OK;
+}
+
+int dl_netwriter_put(dl_netwriter *nw, const dl_netcol *col, uint64_t count, const void *data, dl_err *e) {
+  return dl_secw_add(nw->w, col->name, col->elem, count, data, e);
+}
+
+int dl_netwriter_close(dl_netwriter *nw, const dl_net *n, int force, int *unchanged, dl_err *e) {
   meta m;
   memset(&m, 0, sizeof m);
   m.n_nodes = n->n_nodes, m.n_segs = n->n_segs, m.n_vtx = n->n_vtx, m.n_edges = n->n_edges;
@@ -76,13 +71,28 @@ int dl_network_save(const char *path, const dl_net *n, int force, int *unchanged
   m.n_items = n->n_items;
   memcpy(m.bbox, n->bbox, sizeof m.bbox);
   m.grid_x0 = n->grid_x0, m.grid_y0 = n->grid_y0, m.grid_cell = n->grid_cell;
-  dl_section sec[NTAB + 1];
-  sec[0] = (dl_section){"meta", sizeof m, 1, &m};
-  for (size_t i = 0; i < NTAB; i++) {
-    const void *p = *(const void *const *)((const char *)n + TAB[i].off);
-    sec[i + 1] = (dl_section){TAB[i].name, TAB[i].elem, count_of(n, TAB[i].cnt), p};
+  int rc = dl_secw_fill(nw->w, 0, &m, e);
+  if (rc) dl_secw_abort(nw->w);
+  else rc = dl_secw_commit(nw->w, force, unchanged, e);
+  free(nw);
+  return rc;
+}
+
+void dl_netwriter_abort(dl_netwriter *nw) {
+  if (!nw) return;
+  dl_secw_abort(nw->w);
+  free(nw);
+}
+
+int dl_network_save(const char *path, const dl_net *n, int force, int *unchanged, dl_err *e) {
+  dl_netwriter *nw;
+  int rc = dl_netwriter_open(path, &nw, e);
+  for (size_t i = 0; !rc && i < dl_net_ncols; i++) {
+    const dl_netcol *c = &dl_net_cols[i];
+    rc = dl_netwriter_put(nw, c, count_of(n, c->cnt), *(const void *const *)((const char *)n + c->off), e);
+    if (rc) dl_netwriter_abort(nw);
   }
-  return dl_secfile_write(path, MAGIC, DL_NETFILE_VERSION, sec, NTAB + 1, force, unchanged, e);
+  return rc ? rc : dl_netwriter_close(nw, n, force, unchanged, e);
 }
 
 int dl_network_open(const char *path, dl_net *n, dl_netfile **h, dl_err *e) {
@@ -107,16 +117,17 @@ int dl_network_open(const char *path, dl_net *n, dl_netfile **h, dl_err *e) {
     dl_secfile_close(f);
     return dl_errf(e, DL_EFORMAT, "%s: grid of %u x %u cells", path, n->grid_nx, n->grid_ny);
   }
-  for (size_t i = 0; i < NTAB; i++) {
-    const void *p = dl_secfile_get(f, TAB[i].name, TAB[i].elem, &c);
-    uint64_t want = count_of(n, TAB[i].cnt);
+  for (size_t i = 0; i < dl_net_ncols; i++) {
+    const dl_netcol *col = &dl_net_cols[i];
+    const void *p = dl_secfile_get(f, col->name, col->elem, &c);
+    uint64_t want = count_of(n, col->cnt);
     if (!p || c != want) {
       dl_secfile_close(f);
-      return dl_errf(e, DL_EFORMAT, "%s: section '%s' %s (%llu elements, expected %llu)", path, TAB[i].name,
+      return dl_errf(e, DL_EFORMAT, "%s: section '%s' %s (%llu elements, expected %llu)", path, col->name,
                      p ? "has the wrong size" : "missing or of the wrong type", (unsigned long long)c,
                      (unsigned long long)want);
     }
-    *(const void **)((char *)n + TAB[i].off) = p;
+    *(const void **)((char *)n + col->off) = p;
   }
   char why[256];
   if (dl_net_check(n, why, sizeof why) != DL_OK) {
