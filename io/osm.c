@@ -14,6 +14,8 @@
 typedef struct ctx {
   dl_osm *o;
   int oom;
+  uint32_t *seen;   /* open addressing over pool offsets (0 = empty slot) */
+  size_t n_seen, cap_seen;
 } ctx;
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem) {
@@ -27,9 +29,35 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem) {
   return 0;
 }
 
-/* Appends s to the pool; returns its offset, 0 on failure (offset 0 is ""). */
+static size_t str_hash(const char *s) {
+  size_t h = 2166136261u;
+  while (*s) h = (h ^ (unsigned char)*s++) * 16777619u;
+  return h;
+}
+
+/* Offset of s in the pool, appended on first sight (tag values repeat:
+ * highway=residential thousands of times); 0 on failure (offset 0 is ""). */
 static uint32_t pool_add(ctx *c, const char *s) {
   dl_osm *o = c->o;
+  if (2 * (c->n_seen + 1) > c->cap_seen) { /* rehash at half full */
+    size_t cap = c->cap_seen ? 2 * c->cap_seen : 4096;
+    uint32_t *t = calloc(cap, sizeof *t);
+    if (!t) {
+      c->oom = 1;
+      return 0;
+    }
+    for (size_t i = 0; i < c->cap_seen; i++)
+      if (c->seen[i]) {
+        size_t h = str_hash(o->str + c->seen[i]) & (cap - 1);
+        while (t[h]) h = (h + 1) & (cap - 1);
+        t[h] = c->seen[i];
+      }
+    free(c->seen);
+    c->seen = t, c->cap_seen = cap;
+  }
+  size_t h = str_hash(s) & (c->cap_seen - 1);
+  for (; c->seen[h]; h = (h + 1) & (c->cap_seen - 1))
+    if (!strcmp(o->str + c->seen[h], s)) return c->seen[h];
   size_t n = strlen(s);
   if (o->n_str + n + 1 > UINT32_MAX || grow((void **)&o->str, &o->cap_str, o->n_str + n + 1, 1)) {
     c->oom = 1;
@@ -38,6 +66,8 @@ static uint32_t pool_add(ctx *c, const char *s) {
   uint32_t off = (uint32_t)o->n_str;
   memcpy(o->str + o->n_str, s, n + 1);
   o->n_str += n + 1;
+  c->seen[h] = off;
+  c->n_seen++;
   return off;
 }
 
@@ -481,41 +511,37 @@ static const char *rosm_msg(int rc) {
   }
 }
 
+/* .osm.pbf with the reader above, .osm with readosm. */
+static int read_any(const char *path, ctx *c, dl_err *e) {
+  size_t len = strlen(path);
+  if (len >= 4 && !strcasecmp(path + len - 4, ".pbf")) return pbf_read(path, c, e);
+  const void *h = NULL;
+  int rc = readosm_open(path, &h);
+  if (rc == READOSM_OK) rc = readosm_parse(h, c, on_node, on_way, NULL);
+  readosm_close(h);
+  if (c->oom) return dl_errf(e, DL_ENOMEM, "%s: out of memory reading OSM", path);
+  if (rc != READOSM_OK) {
+    int code = rc == READOSM_FILE_NOT_FOUND ? DL_ENOINPUT : rc == READOSM_INVALID_SUFFIX ? DL_EUSAGE : DL_EFORMAT;
+    return dl_errf(e, code, "%s: %s (readosm %d) after %zu nodes and %zu ways", path, rosm_msg(rc), rc,
+                   c->o->n_nodes, c->o->n_ways);
+  }
+  return DL_OK;
+}
+
 int dl_osm_read(const char *path, dl_osm *o, dl_err *e) {
   memset(o, 0, sizeof *o);
   if (access(path, R_OK) != 0) return dl_errf(e, DL_ENOINPUT, "%s: cannot open OSM file", path);
-  ctx c = {o, 0};
-  if (pool_add(&c, "") != 0 || c.oom) return dl_errf(e, DL_ENOMEM, "%s: out of memory", path);
-  size_t len = strlen(path);
-  if (len >= 4 && !strcasecmp(path + len - 4, ".pbf")) {
-    int rc = pbf_read(path, &c, e);
-    if (rc) {
-      dl_osm_free(o);
-      return rc;
-    }
-    if (!o->way_nd && !(o->way_nd = calloc(1, sizeof *o->way_nd))) return dl_errf(e, DL_ENOMEM, "%s: out of memory", path);
-    return DL_OK;
+  ctx c = {o, 0, NULL, 0, 0};
+  int rc = grow((void **)&o->str, &o->cap_str, 1, 1) ? dl_errf(e, DL_ENOMEM, "%s: out of memory", path) : DL_OK;
+  if (!rc) {
+    o->str[0] = 0, o->n_str = 1; /* offset 0: "" (tag absent) */
+    rc = read_any(path, &c, e);
   }
-  const void *h = NULL;
-  int rc = readosm_open(path, &h);
-  if (rc == READOSM_OK) rc = readosm_parse(h, &c, on_node, on_way, NULL);
-  readosm_close(h);
-  if (c.oom) {
-    dl_osm_free(o);
-    return dl_errf(e, DL_ENOMEM, "%s: out of memory reading OSM", path);
-  }
-  if (rc != READOSM_OK) {
-    int code = rc == READOSM_FILE_NOT_FOUND ? DL_ENOINPUT : rc == READOSM_INVALID_SUFFIX ? DL_EUSAGE : DL_EFORMAT;
-    dl_errf(e, code, "%s: %s (readosm %d) after %zu nodes and %zu ways", path, rosm_msg(rc), rc,
-            o->n_nodes, o->n_ways);
-    dl_osm_free(o);
-    return code;
-  }
-  if (!o->way_nd) { /* no highway at all: keep the arrays valid */
-    o->way_nd = calloc(1, sizeof *o->way_nd);
-    if (!o->way_nd) return dl_errf(e, DL_ENOMEM, "%s: out of memory", path);
-  }
-  return DL_OK;
+  free(c.seen);
+  if (!rc && !o->way_nd && !(o->way_nd = calloc(1, sizeof *o->way_nd))) /* no highway at all */
+    rc = dl_errf(e, DL_ENOMEM, "%s: out of memory", path);
+  if (rc) dl_osm_free(o);
+  return rc;
 }
 
 void dl_osm_free(dl_osm *o) {

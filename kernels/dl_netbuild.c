@@ -401,29 +401,30 @@ typedef struct tseg {
 typedef struct build {
   const dl_netsrc *src;
   dl_netbuild_report *rep;
-  dl_netsink put;
-  dl_netsrc_done done;
-  void *user;
+  const dl_netbuild_io *io;
   size_t next;                     /* next column to hand over */
   vec runs, rnodes;                /* run, uint32 src node index */
   vec segs;                        /* tseg */
   vec stown, sdist;                /* int32 per segment, with boundaries only */
   vec vref, gref, cutp;            /* vertex and graph node references, cut points */
-  uint32_t *node_of_src;           /* src node -> graph node */
+  uint32_t *node_of_src;           /* kept node -> graph node */
+  size_t nn;                       /* kept nodes: those of car roads, in src order */
+  int64_t *nid;
+  double *nx, *ny, *nlat, *nlon;
   pindex town, dist;
   int have_town, have_dist;
   vec cuts, poly;                  /* double: cut positions; temp polyline */
 } build;
 
 static const double *cut_at(const build *b, uint32_t r) { return (const double *)b->cutp.p + 4 * (size_t)(r & ~CUT); }
-static double ref_x(const build *b, uint32_t r) { return r & CUT ? cut_at(b, r)[0] : b->src->node_x[r]; }
-static double ref_y(const build *b, uint32_t r) { return r & CUT ? cut_at(b, r)[1] : b->src->node_y[r]; }
-static double ref_lat(const build *b, uint32_t r) { return r & CUT ? cut_at(b, r)[2] : b->src->node_lat[r]; }
-static double ref_lon(const build *b, uint32_t r) { return r & CUT ? cut_at(b, r)[3] : b->src->node_lon[r]; }
+static double ref_x(const build *b, uint32_t r) { return r & CUT ? cut_at(b, r)[0] : b->nx[r]; }
+static double ref_y(const build *b, uint32_t r) { return r & CUT ? cut_at(b, r)[1] : b->ny[r]; }
+static double ref_lat(const build *b, uint32_t r) { return r & CUT ? cut_at(b, r)[2] : b->nlat[r]; }
+static double ref_lon(const build *b, uint32_t r) { return r & CUT ? cut_at(b, r)[3] : b->nlon[r]; }
 
 /* Tells the caller that src array p is no longer read (it may free it). */
 static void src_done(build *b, const void *p) {
-  if (b->done && p) b->done(b->user, p);
+  if (b->io->done && p) b->io->done(b->io->user, p);
 }
 
 /* Hands the next column (heap data, count elements) to the sink. */
@@ -433,7 +434,7 @@ static int put_col(build *b, const char *name, uint64_t count, void *data) {
     free(data);
     return DL_EINTERNAL;
   }
-  return b->put(b->user, &dl_net_cols[b->next++], count, data);
+  return b->io->put(b->io->user, &dl_net_cols[b->next++], count, data);
 }
 
 /* Node ids sorted for binary search when the input is not sorted already. */
@@ -700,7 +701,7 @@ static int build_grid(build *b, dl_net *n, const uint32_t *fref, const uint32_t 
 #define FAIL(code)                                                                                   \
   do {                                                                                               \
     rc = (code) == DL_ENOMEM ? dl_errf(e, DL_ENOMEM, "network import: out of memory")                \
-                             : dl_errf(e, (code), "network import: writing the network failed");     \
+                             : dl_errf(e, (code), "network import: failed (%s)", dl_strerror(code));  \
     goto done;                                                                                       \
   } while (0)
 #define FAIL_OOM() FAIL(DL_ENOMEM)
@@ -712,8 +713,8 @@ static int build_grid(build *b, dl_net *n, const uint32_t *fref, const uint32_t 
 #define NEWCOL(p, count) ((p) = malloc(((count) ? (count) : 1) * sizeof *(p)))
 
 int dl_netbuild_stream(const dl_netsrc *src, const dl_polyset *town, const dl_polyset *dist,
-                       const dl_netbuild_opts *o, dl_netsink put, dl_netsrc_done done, void *user,
-                       dl_net *n, dl_netbuild_report *rep, dl_err *e) {
+                       const dl_netbuild_opts *o, const dl_netbuild_io *io, dl_net *n,
+                       dl_netbuild_report *rep, dl_err *e) {
   int rc = DL_OK;
   build B;
   memset(&B, 0, sizeof B);
@@ -721,9 +722,7 @@ int dl_netbuild_stream(const dl_netsrc *src, const dl_polyset *town, const dl_po
   memset(rep, 0, sizeof *rep);
   B.src = src;
   B.rep = rep;
-  B.put = put;
-  B.done = done;
-  B.user = user;
+  B.io = io;
   B.runs.elem = sizeof(run);
   B.rnodes.elem = sizeof(uint32_t);
   B.segs.elem = sizeof(tseg);
@@ -844,12 +843,39 @@ int dl_netbuild_stream(const dl_netsrc *src, const dl_polyset *town, const dl_po
   src_done(&B, src->nd_ref), src_done(&B, src->way_nd), src_done(&B, src->way_highway);
   src_done(&B, src->way_oneway), src_done(&B, src->way_junction);
 
-  /* 2. junctions: nodes used twice or more, and run ends */
-  use = calloc(src->n_nodes ? src->n_nodes : 1, 1);
+  /* 2. only the nodes of kept roads from here on: compact copies, one
+   * column at a time, each src column released once copied */
+  uint32_t *RN = B.rnodes.p;
   B.node_of_src = malloc((src->n_nodes ? src->n_nodes : 1) * sizeof *B.node_of_src);
-  if (!use || !B.node_of_src) FAIL_OOM();
+  if (!B.node_of_src) FAIL_OOM();
   for (size_t i = 0; i < src->n_nodes; i++) B.node_of_src[i] = DL_NET_NONE;
-  const uint32_t *RN = B.rnodes.p;
+  for (size_t k = 0; k < B.rnodes.n; k++) B.node_of_src[RN[k]] = 0;
+  for (size_t i = 0; i < src->n_nodes; i++)
+    if (B.node_of_src[i] == 0) B.node_of_src[i] = (uint32_t)B.nn++;
+  for (size_t k = 0; k < B.rnodes.n; k++) RN[k] = B.node_of_src[RN[k]];
+  if (!NEWCOL(B.nid, B.nn)) FAIL_OOM();
+  for (size_t i = 0; i < src->n_nodes; i++)
+    if (B.node_of_src[i] != DL_NET_NONE) B.nid[B.node_of_src[i]] = src->node_id[i];
+  src_done(&B, src->node_id);
+  const double *const scol[4] = {src->node_lat, src->node_lon, src->node_x, src->node_y};
+  double **dcol[4] = {&B.nlat, &B.nlon, &B.nx, &B.ny};
+  int proj = !src->node_x || !src->node_y; /* project only the nodes kept */
+  if (proj && !io->project) FAIL(DL_EINTERNAL);
+  for (int c = 0; c < 4; c++) {
+    if (!NEWCOL(*dcol[c], B.nn)) FAIL_OOM();
+    if (c < 2 || !proj)
+      for (size_t i = 0; i < src->n_nodes; i++)
+        if (B.node_of_src[i] != DL_NET_NONE) (*dcol[c])[B.node_of_src[i]] = scol[c][i];
+    src_done(&B, scol[c]);
+  }
+  if (proj && (rc = io->project(io->user, B.nlat, B.nlon, B.nn, B.nx, B.ny))) FAIL(rc);
+
+  /* junctions: nodes used twice or more, and run ends */
+  use = calloc(B.nn, 1);
+  uint32_t *shrunk = realloc(B.node_of_src, B.nn * sizeof *B.node_of_src);
+  if (shrunk) B.node_of_src = shrunk;
+  if (!use) FAIL_OOM();
+  for (size_t i = 0; i < B.nn; i++) B.node_of_src[i] = DL_NET_NONE;
   for (size_t i = 0; i < B.runs.n; i++) {
     const run *r = &VAT(B.runs, run)[i];
     for (uint32_t k = 0; k < r->len; k++) {
@@ -882,7 +908,7 @@ int dl_netbuild_stream(const dl_netsrc *src, const dl_polyset *town, const dl_po
         uint32_t sn = RN[r->start + j];
         if (vreserve(&B.poly, B.poly.n + 4)) FAIL_OOM();
         double *p = (double *)B.poly.p + B.poly.n;
-        p[0] = src->node_x[sn], p[1] = src->node_y[sn], p[2] = src->node_lat[sn], p[3] = src->node_lon[sn];
+        p[0] = B.nx[sn], p[1] = B.ny[sn], p[2] = B.nlat[sn], p[3] = B.nlon[sn];
         B.poly.n += 4;
       }
       if (emit(&B, (uint32_t)i, RN + r->start + k0)) FAIL_OOM();
@@ -953,11 +979,10 @@ int dl_netbuild_stream(const dl_netsrc *src, const dl_polyset *town, const dl_po
   int64_t *osm;
   if (!NEWCOL(osm, nnodes)) FAIL_OOM();
   for (size_t i = 0; i < NN; i++)
-    if (nmap[i] != DL_NET_NONE) osm[nmap[i]] = GR[i] & CUT ? 0 : src->node_id[GR[i]];
+    if (nmap[i] != DL_NET_NONE) osm[nmap[i]] = GR[i] & CUT ? 0 : B.nid[GR[i]];
   PUT("node_osm", nnodes, osm);
-  DROP(B.gref.p);
+  DROP(B.gref.p), DROP(B.nid);
   GR = NULL;
-  src_done(&B, src->node_id);
 
   /* 7. directed edges, CSR by from node */
   uint32_t ne = 0;
@@ -1139,7 +1164,7 @@ int dl_netbuild_stream(const dl_netsrc *src, const dl_polyset *town, const dl_po
     if (c == 3) n->bbox[0] = lo, n->bbox[2] = hi;
     PUT(dl_net_cols[26 + c].name, nv, col);
   }
-  src_done(&B, src->node_lat), src_done(&B, src->node_lon);
+  DROP(B.nlat), DROP(B.nlon);
   double *voff;
   uint32_t *vseg;
   if (!NEWCOL(voff, nv)) FAIL_OOM();
@@ -1206,6 +1231,7 @@ done:
   free(fref), free(sv), free(col_name), free(col_ref), free(roads.p), free(rname.p);
   free(B.runs.p), free(B.rnodes.p), free(B.segs.p), free(B.stown.p), free(B.sdist.p), free(B.vref.p);
   free(B.gref.p), free(B.cutp.p), free(B.node_of_src), free(B.cuts.p), free(B.poly.p);
+  free(B.nid), free(B.nx), free(B.ny), free(B.nlat), free(B.nlon);
   pindex_free(&B.town), pindex_free(&B.dist);
   st_free(&st);
   return rc;
@@ -1228,7 +1254,8 @@ int dl_netbuild(const dl_netsrc *src, const dl_polyset *town, const dl_polyset *
                 const dl_netbuild_opts *o, dl_netbuf *out, dl_netbuild_report *rep, dl_err *e) {
   memset(out, 0, sizeof *out);
   dl_net n;
-  int rc = dl_netbuild_stream(src, town, dist, o, keep_col, NULL, out, &n, rep, e);
+  dl_netbuild_io io = {keep_col, NULL, NULL, out};
+  int rc = dl_netbuild_stream(src, town, dist, o, &io, &n, rep, e);
   if (rc) {
     dl_netbuf_free(out);
     return rc;

@@ -75,15 +75,27 @@ typedef int (*dl_netsink)(void *user, const dl_netcol *col, uint64_t count, void
 /* Told (once per array) that an array of src is no longer read: the caller
  * may free it then. */
 typedef void (*dl_netsrc_done)(void *user, const void *array);
+/* Projects n points (lat/lon degrees -> x/y metres); 0 or a DL_E* status. */
+typedef int (*dl_netproject)(void *user, const double *lat, const double *lon, size_t n, double *x, double *y);
 
-/* Builds the network and hands each array to put as soon as it is complete,
- * so that the whole network is never in memory at once; done (may be NULL)
- * learns which src arrays it has finished with. Both get user. n receives
- * the scalars (counts, CRS, bbox, grid); its arrays stay NULL. Returns
- * DL_OK, DL_ENOMEM, DL_ENODATA when no road is left, or the sink's status. */
+/* How dl_netbuild_stream hands the network over and gets help: put receives
+ * each finished array; done (may be NULL) learns which src arrays are no
+ * longer read; project (needed when src->node_x/node_y are NULL) projects
+ * the nodes the network keeps, once they are known. All get user. */
+typedef struct dl_netbuild_io {
+  dl_netsink put;
+  dl_netsrc_done done;
+  dl_netproject project;
+  void *user;
+} dl_netbuild_io;
+
+/* Builds the network and hands each array to io->put as soon as it is
+ * complete, so that the whole network is never in memory at once. n receives
+ * the scalars (counts, CRS, bbox, grid); its arrays stay NULL. Returns DL_OK,
+ * DL_ENOMEM, DL_ENODATA when no road is left, or the status of a callback. */
 int dl_netbuild_stream(const dl_netsrc *src, const dl_polyset *town, const dl_polyset *dist,
-                       const dl_netbuild_opts *o, dl_netsink put, dl_netsrc_done done, void *user,
-                       dl_net *n, dl_netbuild_report *rep, dl_err *e);
+                       const dl_netbuild_opts *o, const dl_netbuild_io *io, dl_net *n,
+                       dl_netbuild_report *rep, dl_err *e);
 
 /* Heap-owned network: net views into the arrays held here. */
 typedef struct dl_netbuf {

@@ -1,6 +1,7 @@
 /* cmd_network.c: `dustload network import` (OSM + boundaries -> compiled
  * network file) and `dustload network info` (its summary). */
 #include <getopt.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,8 +105,14 @@ typedef struct importer {
   dl_netwriter *w;
   dl_err err;
   dl_osm *o;
-  double **nx, **ny;
+  dl_proj *pj;
 } importer;
+
+/* Only the nodes the network keeps are projected, once the build knows them. */
+static int project(void *user, const double *lat, const double *lon, size_t n, double *x, double *y) {
+  importer *im = user;
+  return dl_proj_fwd(im->pj, lat, lon, n, x, y, &im->err);
+}
 
 static int put_array(void *user, const dl_netcol *col, uint64_t count, void *data) {
   importer *im = user;
@@ -120,8 +127,7 @@ static void input_done(void *user, const void *p) {
   void **arr[] = {(void **)&o->node_id, (void **)&o->node_lat, (void **)&o->node_lon, (void **)&o->way_id,
                   (void **)&o->way_nd, (void **)&o->way_highway, (void **)&o->way_oneway,
                   (void **)&o->way_junction, (void **)&o->way_name, (void **)&o->way_ref,
-                  (void **)&o->way_maxspeed, (void **)&o->nd_ref, (void **)&o->str, (void **)im->nx,
-                  (void **)im->ny};
+                  (void **)&o->way_maxspeed, (void **)&o->nd_ref, (void **)&o->str};
   for (size_t i = 0; i < sizeof arr / sizeof arr[0]; i++)
     if (*arr[i] == p) {
       free(*arr[i]);
@@ -197,11 +203,16 @@ static int cmd_import(int argc, char **argv) {
   dl_geopolys gt, gd;
   memset(&gt, 0, sizeof gt);
   memset(&gd, 0, sizeof gd);
-  double *nx = NULL, *ny = NULL, *tx = NULL, *ty = NULL, *dx = NULL, *dy = NULL;
+  double *tx = NULL, *ty = NULL, *dx = NULL, *dy = NULL;
   dl_proj *pj = NULL;
   dl_net net;
   memset(&net, 0, sizeof net);
-  importer im = {NULL, {0, ""}, &o, &nx, &ny};
+  importer im = {NULL, {0, ""}, &o, NULL};
+  /* Arrays over 32 KiB get their own mappings, at a fixed threshold (glibc
+   * raises it after the first free, and later arrays would then stay in the
+   * heap, which does not shrink): what the import frees goes back at once,
+   * so that its peak memory is what is alive together. */
+  mallopt(M_MMAP_THRESHOLD, 32 * 1024);
   int rc = dl_osm_read(osm, &o, &e);
   if (rc) return dl_cli_fail("network import", &e);
   progress("%s: %zu nodes, %zu highway ways (%.2f s)", osm, o.n_nodes, o.n_ways, dl_cli_now() - t0);
@@ -219,25 +230,20 @@ static int cmd_import(int argc, char **argv) {
   }
   bo.epsg = epsg;
   if ((rc = dl_proj_create(epsg, &pj, &e))) goto out;
-  nx = malloc(o.n_nodes * sizeof *nx);
-  ny = malloc(o.n_nodes * sizeof *ny);
-  if (!nx || !ny) {
-    rc = dl_errf(&e, DL_ENOMEM, "out of memory");
-    goto out;
-  }
-  if ((rc = dl_proj_fwd(pj, o.node_lat, o.node_lon, o.n_nodes, nx, ny, &e))) goto out;
   dl_polyset pt, pd;
   if (town && (rc = load_polys(town, field, gcj, pj, &gt, &tx, &ty, &pt, &e))) goto out;
   if (dist && (rc = load_polys(dist, field, gcj, pj, &gd, &dx, &dy, &pd, &e))) goto out;
-  dl_proj_free(pj); /* PROJ (and its database cache) is not needed while building */
-  pj = NULL;
-  dl_proj_release_caches(); /* the only PROJ user of this command, single-threaded */
-  dl_netsrc src = {o.n_nodes, o.node_id, o.node_lat, o.node_lon, nx, ny, o.n_ways, o.way_id, o.way_nd, o.nd_ref,
+  dl_netsrc src = {o.n_nodes, o.node_id, o.node_lat, o.node_lon, NULL, NULL, o.n_ways, o.way_id, o.way_nd, o.nd_ref,
                    o.way_highway, o.way_oneway, o.way_junction, o.way_name, o.way_ref, o.way_maxspeed, o.str,
                    o.n_str};
   dl_netbuild_report rep;
   if ((rc = dl_netwriter_open(outp, &im.w, &e))) goto out;
-  rc = dl_netbuild_stream(&src, town ? &pt : NULL, dist ? &pd : NULL, &bo, put_array, input_done, &im, &net, &rep, &e);
+  im.pj = pj;
+  dl_netbuild_io io = {put_array, input_done, project, &im};
+  rc = dl_netbuild_stream(&src, town ? &pt : NULL, dist ? &pd : NULL, &bo, &io, &net, &rep, &e);
+  dl_proj_free(pj); /* PROJ is not needed after the build */
+  pj = im.pj = NULL;
+  dl_proj_release_caches(); /* the only PROJ user of this command, single-threaded */
   if (rc) {
     dl_netwriter_abort(im.w);
     if (im.err.code) e = im.err; /* the writer's own message names the file and the cause */
@@ -254,7 +260,7 @@ out:
   dl_osm_free(&o);
   dl_geopolys_free(&gt);
   dl_geopolys_free(&gd);
-  free(nx), free(ny), free(tx), free(ty), free(dx), free(dy);
+  free(tx), free(ty), free(dx), free(dy);
   return rc ? dl_cli_fail("network import", &e) : 0;
 }
 
