@@ -53,7 +53,7 @@ static int hwm_reset(void) {
 
 /* Peak RSS (kB) of each import phase above the RSS before the import. */
 enum { PH_READ, PH_PROJ, PH_BUILD, PH_SAVE, PH__N };
-static const char *const ph_name[PH__N] = {"read", "project", "build", "save"};
+static const char *const ph_name[PH__N] = {"read", "proj_init", "build_write", "commit"};
 static long ph_kb[PH__N];
 static int ph_ok;
 static long ph_base;
@@ -65,7 +65,9 @@ static void phase_end(int ph) {
   hwm_reset();
 }
 
-/* Peak RSS (kB) of DUSTLOAD ARGS... run as a child, or -1. */
+/* Peak RSS (kB) of DUSTLOAD ARGS... run as a child, or -1. The child's
+ * figure also covers the instant after fork, when it is a copy of this
+ * process: that is why the children run first, while this one is small. */
 static long child_peak_kb(char *const argv[]) {
   fflush(stdout); /* the child must not repeat buffered output */
   pid_t pid = fork();
@@ -81,7 +83,26 @@ static long child_peak_kb(char *const argv[]) {
   return ru.ru_maxrss;
 }
 
-/* The whole import as the command does it: read, project, build, save. */
+/* The import as the command does it: read, PROJ, the build streaming each
+ * array to the file writer (projecting the kept nodes on the way), commit. */
+typedef struct sink {
+  dl_netwriter *w;
+  dl_proj *pj;
+  dl_err e;
+} sink;
+
+static int put_array(void *user, const dl_netcol *col, uint64_t count, void *data) {
+  sink *k = user;
+  int rc = dl_netwriter_put(k->w, col, count, data, &k->e);
+  free(data);
+  return rc;
+}
+
+static int project(void *user, const double *lat, const double *lon, size_t n, double *x, double *y) {
+  sink *k = user;
+  return dl_proj_fwd(k->pj, lat, lon, n, x, y, &k->e);
+}
+
 static int import(const char *osm, const char *out, double *secs) {
   ph_ok = hwm_reset() == 0;
   ph_base = status_kb("VmRSS");
@@ -93,28 +114,27 @@ static int import(const char *osm, const char *out, double *secs) {
     return 1;
   }
   phase_end(PH_READ);
-  dl_proj *pj;
-  if (dl_proj_create(32650, &pj, &e)) return 1;
-  double *x = malloc(o.n_nodes * sizeof *x), *y = malloc(o.n_nodes * sizeof *y);
-  if (dl_proj_fwd(pj, o.node_lat, o.node_lon, o.n_nodes, x, y, &e)) return 1;
-  dl_proj_free(pj);
-  dl_proj_release_caches(); /* as the command does */
+  sink k;
+  memset(&k, 0, sizeof k);
+  if (dl_proj_create(32650, &k.pj, &e)) return 1;
   phase_end(PH_PROJ);
-  dl_netsrc src = {o.n_nodes, o.node_id, o.node_lat, o.node_lon, x, y, o.n_ways, o.way_id, o.way_nd, o.nd_ref,
+  dl_netsrc src = {o.n_nodes, o.node_id, o.node_lat, o.node_lon, NULL, NULL, o.n_ways, o.way_id, o.way_nd, o.nd_ref,
                    o.way_highway, o.way_oneway, o.way_junction, o.way_name, o.way_ref, o.way_maxspeed, o.str,
                    o.n_str};
   const char *cell = getenv("BENCH_GRID_CELL"); /* to try other cell sizes */
   dl_netbuild_opts opt = {0, cell ? atof(cell) : 70, 0, 32650};
-  dl_netbuf nb;
+  dl_netbuild_io io = {put_array, NULL, project, &k};
+  dl_net n;
   dl_netbuild_report rep;
-  int rc = dl_netbuild(&src, NULL, NULL, &opt, &nb, &rep, &e);
+  int rc = dl_netwriter_open(out, &k.w, &e);
+  if (!rc && (rc = dl_netbuild_stream(&src, NULL, NULL, &opt, &io, &n, &rep, &e))) dl_netwriter_abort(k.w);
   phase_end(PH_BUILD);
-  rc = rc || dl_network_save(out, &nb.net, 1, NULL, &e);
+  rc = rc || dl_netwriter_close(k.w, &n, 1, NULL, &e);
   phase_end(PH_SAVE);
-  if (rc) fprintf(stderr, "%s\n", e.msg);
-  dl_netbuf_free(&nb);
+  if (rc) fprintf(stderr, "%s %s\n", e.msg, k.e.msg);
+  dl_proj_free(k.pj);
+  dl_proj_release_caches();
   dl_osm_free(&o);
-  free(x), free(y);
   malloc_trim(0); /* the next import's phases start from a returned heap */
   *secs = now_s() - t0;
   return rc;
@@ -160,6 +180,7 @@ int main(int argc, char **argv) {
     printf("cmd_import: skipped (%s not found; give the binary as 2nd argument)\n", bin);
   }
 
+  mallopt(M_MMAP_THRESHOLD, 32 * 1024); /* as the command does */
   double best_pbf = INFINITY, best_xml = INFINITY, s;
   long pk_pbf[PH__N];
   for (int r = 0; r < 3; r++) {
@@ -175,7 +196,7 @@ int main(int argc, char **argv) {
   }
   printf("import_pbf_s: %.3f (best of 3)\n", best_pbf);
   printf("import_osm_s: %.3f (best of 3)\n", best_xml);
-  if (ph_ok)
+  if (ph_ok) /* in this process, which keeps the OSM arrays to the end (the command frees them early) */
     for (int k = 0; k < 2; k++) {
       long *pk = k ? ph_kb : pk_pbf;
       printf("import_%s_phase_peak_mb:", k ? "osm" : "pbf");

@@ -264,7 +264,12 @@ static int pbf_strings(pbf *r, pb st) {
 static const char *pbf_str(const pbf *r, uint64_t i) { return i < r->n_s ? r->sbuf + r->soff[i] : NULL; }
 
 /* Degrees of a raw coordinate, computed as readosm does (the same doubles). */
-static double pbf_deg(int64_t off, int64_t gran, int64_t raw) { return (double)(off + gran * raw) / 1000000000.0; }
+static double pbf_deg(int64_t off, int64_t gran, int64_t raw) {
+  return (double)(int64_t)((uint64_t)off + (uint64_t)gran * (uint64_t)raw) / 1000000000.0;
+}
+
+/* Delta decoding; wraps (never overflows) on junk input. */
+static int64_t add64(int64_t a, int64_t b) { return (int64_t)((uint64_t)a + (uint64_t)b); }
 
 static int pbf_dense(pbf *r, pb d, int64_t gran, int64_t lat0, int64_t lon0) {
   pb id = {0}, la = {0}, lo = {0}, s = {0};
@@ -281,7 +286,7 @@ static int pbf_dense(pbf *r, pb d, int64_t gran, int64_t lat0, int64_t lon0) {
   while (id.p < id.e) {
     if (pb_varint(&id, &a) || pb_varint(&la, &b2) || pb_varint(&lo, &c2))
       return pbf_bad(r, "dense nodes: id, lat and lon lists of different lengths");
-    i += unzig(a), y += unzig(b2), x += unzig(c2);
+    i = add64(i, unzig(a)), y = add64(y, unzig(b2)), x = add64(x, unzig(c2));
     if (add_node(r->c, i, pbf_deg(lat0, gran, y), pbf_deg(lon0, gran, x)))
       return dl_errf(r->e, DL_ENOMEM, "%s: out of memory", r->path);
   }
@@ -332,7 +337,7 @@ static int pbf_way(pbf *r, pb d) {
   int64_t ref = 0;
   for (size_t i = 0; i < n; i++) {
     if (pb_varint(&refs, &v)) return pbf_bad(r, "malformed way node list");
-    ref += unzig(v);
+    ref = add64(ref, unzig(v));
     o->nd_ref[o->n_refs + i] = ref;
   }
   o->n_refs += n;
