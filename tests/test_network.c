@@ -327,6 +327,151 @@ static void save_open_round_trip_and_rejects_damage(void **state) {
   built_free(&b);
 }
 
+/* The import's path: the build streams each array to the writer, projects
+ * only the nodes it keeps (node_x/node_y NULL) and releases input arrays. */
+typedef struct stream_ctx {
+  dl_netwriter *w;
+  dl_proj *pj;
+  dl_err e;
+  dl_osm *o;
+  int released[13], fail_at, puts;
+} stream_ctx;
+
+static int stream_put(void *user, const dl_netcol *col, uint64_t count, void *data) {
+  stream_ctx *c = user;
+  int rc = ++c->puts == c->fail_at ? dl_errf(&c->e, DL_EIO, "test: column %s refused", col->name)
+                                   : dl_netwriter_put(c->w, col, count, data, &c->e);
+  free(data);
+  return rc;
+}
+
+static int stream_project(void *user, const double *lat, const double *lon, size_t n, double *x, double *y) {
+  stream_ctx *c = user;
+  return dl_proj_fwd(c->pj, lat, lon, n, x, y, &c->e);
+}
+
+static void stream_done(void *user, const void *p) {
+  stream_ctx *c = user;
+  dl_osm *o = c->o;
+  void **arr[13] = {(void **)&o->node_id, (void **)&o->node_lat, (void **)&o->node_lon, (void **)&o->way_id,
+                    (void **)&o->way_nd, (void **)&o->way_highway, (void **)&o->way_oneway,
+                    (void **)&o->way_junction, (void **)&o->way_name, (void **)&o->way_ref,
+                    (void **)&o->way_maxspeed, (void **)&o->nd_ref, (void **)&o->str};
+  for (int i = 0; i < 13; i++)
+    if (*arr[i] == p) {
+      c->released[i]++;
+      free(*arr[i]);
+      *arr[i] = NULL;
+    }
+}
+
+/* Streams the OSM file to path; fail_at > 0 makes that put fail. */
+static int stream_import(const char *osm, const char *path, int fail_at, stream_ctx *c, dl_netbuild_report *rep,
+                         dl_err *e) {
+  memset(c, 0, sizeof *c);
+  dl_osm o;
+  assert_int_equal(dl_osm_read(osm, &o, e), DL_OK);
+  c->o = &o, c->fail_at = fail_at;
+  assert_int_equal(dl_proj_create(32650, &c->pj, e), DL_OK);
+  dl_netsrc src = {o.n_nodes, o.node_id, o.node_lat, o.node_lon, NULL, NULL, o.n_ways, o.way_id, o.way_nd, o.nd_ref,
+                   o.way_highway, o.way_oneway, o.way_junction, o.way_name, o.way_ref, o.way_maxspeed, o.str,
+                   o.n_str};
+  dl_netbuild_opts opt = {0, 50.0, 0.0, 32650};
+  dl_netbuild_io io = {stream_put, stream_done, stream_project, c};
+  dl_net n;
+  assert_int_equal(dl_netwriter_open(path, &c->w, e), DL_OK);
+  int rc = dl_netbuild_stream(&src, NULL, NULL, &opt, &io, &n, rep, e);
+  if (rc) dl_netwriter_abort(c->w);
+  else rc = dl_netwriter_close(c->w, &n, 1, NULL, e);
+  dl_proj_free(c->pj);
+  dl_osm_free(&o);
+  c->o = NULL;
+  return rc;
+}
+
+static int temp_files_beside(const char *path) {
+  char cmd[1300];
+  snprintf(cmd, sizeof cmd, "ls '%s'.tmp* 2>/dev/null | grep -q .", path);
+  return system(cmd) == 0;
+}
+
+static void streamed_import_equals_heap_build(void **state) {
+  (void)state;
+  const char *osm = dl_fixture("osm/beijing_haidian_2013.osm");
+  built b;
+  assert_int_equal(build_osm(osm, 0, NULL, 0, &b), DL_OK);
+  char heap[1100], streamed[1100];
+  snprintf(heap, sizeof heap, "%s/heap.net", dl_tmpdir());
+  snprintf(streamed, sizeof streamed, "%s/streamed.net", dl_tmpdir());
+  dl_err e;
+  assert_int_equal(dl_network_save(heap, &b.nb.net, 1, NULL, &e), DL_OK);
+  stream_ctx c;
+  dl_netbuild_report rep;
+  assert_int_equal(stream_import(osm, streamed, 0, &c, &rep, &e), DL_OK);
+  for (int i = 0; i < 13; i++) assert_int_equal(c.released[i], 1); /* every input array, once */
+  assert_true(rep.length_m == dl_net_length(&b.nb.net, NULL, NULL));
+  assert_true(rep.length_m > 429e3 && rep.length_m < 430e3);
+  /* byte for byte the file of the heap build */
+  FILE *f1 = fopen(heap, "rb"), *f2 = fopen(streamed, "rb");
+  assert_non_null(f1);
+  assert_non_null(f2);
+  int a, z;
+  long n = 0;
+  do {
+    a = fgetc(f1), z = fgetc(f2);
+    assert_int_equal(a, z);
+    n++;
+  } while (a != EOF);
+  fclose(f1), fclose(f2);
+  assert_true(n > 100000);
+  unlink(heap), unlink(streamed);
+  built_free(&b);
+}
+
+static void failed_stream_leaves_nothing(void **state) {
+  (void)state;
+  const char *osm = dl_fixture("osm/small_junction.osm");
+  char path[1100];
+  snprintf(path, sizeof path, "%s/fail.net", dl_tmpdir());
+  unlink(path);
+  stream_ctx c;
+  dl_netbuild_report rep;
+  dl_err e;
+  static const int at[] = {1, 9, 17, 25, 33, 40}; /* 40 arrays: a refusing writer stops the build */
+  for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+    assert_int_equal(stream_import(osm, path, at[i], &c, &rep, &e), DL_EIO);
+    assert_non_null(strstr(c.e.msg, "refused"));
+    assert_int_equal(access(path, F_OK), -1);
+    assert_false(temp_files_beside(path));
+  }
+  /* the writer: too few sections is an internal error, and nothing is left */
+  dl_secw *w;
+  static const char magic[8] = "TESTFILE";
+  uint32_t v = 7;
+  assert_int_equal(dl_secw_open(path, magic, 1, 2, &w, &e), DL_OK);
+  assert_int_equal(dl_secw_add(w, "one", 4, 1, &v, &e), DL_OK);
+  assert_int_equal(dl_secw_commit(w, 0, NULL, &e), DL_EINTERNAL);
+  assert_int_equal(access(path, F_OK), -1);
+  assert_false(temp_files_beside(path));
+  /* a reserved section filled afterwards reads back, checksum and all */
+  assert_int_equal(dl_secw_open(path, magic, 1, 2, &w, &e), DL_OK);
+  assert_int_equal(dl_secw_add(w, "later", 4, 1, NULL, &e), DL_OK);
+  assert_int_equal(dl_secw_add(w, "one", 4, 1, &v, &e), DL_OK);
+  uint32_t later = 0xdeadbeef;
+  assert_int_equal(dl_secw_fill(w, 0, &later, &e), DL_OK);
+  assert_int_equal(dl_secw_commit(w, 0, NULL, &e), DL_OK);
+  dl_secfile *f;
+  uint64_t cnt;
+  assert_int_equal(dl_secfile_open(path, magic, 1, &f, &e), DL_OK);
+  const uint32_t *p = dl_secfile_get(f, "later", 4, &cnt);
+  assert_non_null(p);
+  assert_int_equal(cnt, 1);
+  assert_int_equal(*p, 0xdeadbeef);
+  dl_secfile_close(f);
+  assert_false(temp_files_beside(path));
+  unlink(path);
+}
+
 /* ---- GCJ-02 ------------------------------------------------------------- */
 static void gcj02_round_trip_under_half_a_metre(void **state) {
   (void)state;
@@ -483,6 +628,8 @@ int main(void) {
       cmocka_unit_test(haidian_extract_exact_counts),
       cmocka_unit_test(radius_and_nearest_match_brute_force),
       cmocka_unit_test(save_open_round_trip_and_rejects_damage),
+      cmocka_unit_test(streamed_import_equals_heap_build),
+      cmocka_unit_test(failed_stream_leaves_nothing),
       cmocka_unit_test(gcj02_round_trip_under_half_a_metre),
       cmocka_unit_test(boundary_splits_segment_at_polygon_edge),
       cmocka_unit_test(real_districts_gcj02_and_wgs84_agree),
