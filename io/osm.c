@@ -1,5 +1,6 @@
-/* osm.c: reads OpenStreetMap nodes and ways (.osm XML, .osm.pbf) with
- * readosm, keeping only what the road network needs. */
+/* osm.c: reads OpenStreetMap nodes and ways (.osm XML with readosm,
+ * .osm.pbf with its own streaming decoder), keeping only what the road
+ * network needs. */
 #include <math.h>
 #include <readosm.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
-/* dl_netbuild.c: compiles OSM ways + boundary polygons into a dl_net held
- * in heap arrays (filter, oneway, junction and boundary splitting, islands,
- * roads, CSR graph, grid), plus the GCJ-02 transform. */
+/* dl_netbuild.c: compiles OSM ways + boundary polygons into a network
+ * (filter, oneway, junction and boundary splitting, islands, roads, CSR
+ * graph, grid) handed over array by array in file order, plus GCJ-02. */
 #include "dl_netbuild.h"
 
 #include <math.h>

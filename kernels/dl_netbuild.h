@@ -1,7 +1,8 @@
-/* dl_netbuild.h: compiling OSM ways and boundary polygons (already read and
- * projected by io/) into a dl_net held in heap arrays: car-road filter,
- * oneway rules, junction splitting, boundary splitting and labelling,
- * islands, roads, CSR graph and grid index. Also GCJ-02 <-> WGS84. */
+/* dl_netbuild.h: compiling OSM ways and boundary polygons (already read by
+ * io/) into a network, streamed array by array to a sink (the import) or
+ * kept in heap arrays (dl_netbuild): car-road filter, oneway rules, junction
+ * splitting, boundary splitting and labelling, islands, roads, CSR graph and
+ * grid index. Also GCJ-02 <-> WGS84. */
 #ifndef DL_NETBUILD_H
 #define DL_NETBUILD_H
 
