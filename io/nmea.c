@@ -182,6 +182,20 @@ typedef struct epoch {
   int quality, nsat, gsa_nsat;
 } epoch;
 
+/* A field layout of RMC or GGA lines for the AVX2 tier (see line_t1):
+ * the body's comma and dot bitmaps it stands for, the digits it needs, and
+ * the byte shuffles that gather each numeric field's digits right-aligned
+ * into one of 12 eight-byte slots. */
+typedef struct t1_layout {
+  uint64_t comma, dot, need; /* comma 0: slot unused */
+  uint8_t bad;               /* these bitmaps are not a plain layout */
+  uint8_t pstat, plat, plon, pdate, pmode; /* body offsets; pmode 0: no mode field */
+  uint8_t k[5];     /* fraction digits: time, lat, lon, and the two decimals */
+  uint8_t empty;    /* RMC: 1 speed, 2 course empty; GGA: 1 quality, 2 satellites, 4 HDOP */
+  uint8_t ctl[3][4][32]; /* slot vector, source lane: pshufb control */
+} t1_layout;
+#define T1_WAYS 16 /* layouts kept per sentence type */
+
 typedef struct state {
   const dl_gps_opts *o;
   dl_fixes *out;
@@ -199,6 +213,7 @@ typedef struct state {
   int64_t tod_ns;
   double coord_lat, coord_lon;
   char tod_txt[16], coord_txt[48];
+  struct t1_layout *lay; /* AVX2 tier: RMC and GGA field layouts seen, or NULL */
 } state;
 
 static void epoch_start(state *st, int64_t tod, uint64_t line) {
@@ -994,68 +1009,305 @@ AVX2_FN static inline const char *scan_avx2(const char *q, const char *lim, unsi
 
 enum { SCAN_SWAR, SCAN_SSE2, SCAN_AVX2 };
 
-/* Splits the run of lines [p, end) and reads each: the common shape
- * "$...*hh[\r]\n" inline, any other line through line_sentences. */
-static inline void lines_fast(state *st, const char *p, const char *end, uint64_t *lineno,
-                              int simd) {
-  while (p < end) {
-    if (p[0] == '$' && p[1] != '$') {
-      unsigned sum = 0;
-      const char *star;
+/* Reads the line at p (of the run [p, end)) and returns the start of the
+ * next: the common shape "$...*hh[\r]\n" inline, any other line through
+ * line_sentences. */
+static inline const char *line_fast(state *st, const char *p, const char *end, uint64_t *lineno,
+                                    int simd) {
+  if (p[0] == '$' && p[1] != '$') {
+    unsigned sum = 0;
+    const char *star;
 #ifdef HAVE_AVX2
-      if (simd == SCAN_AVX2)
-        star = scan_avx2(p + 1, end, &sum);
-      else
+    if (simd == SCAN_AVX2)
+      star = scan_avx2(p + 1, end, &sum);
+    else
 #endif
 #ifdef HAVE_SSE2
-      if (simd == SCAN_SSE2)
-        star = scan_sse2(p + 1, end, &sum);
-      else
+    if (simd == SCAN_SSE2)
+      star = scan_sse2(p + 1, end, &sum);
+    else
 #endif
-        star = scan_swar(p + 1, end, &sum);
-      if (star && *star == '*') {
-        const char *nl = star[3] == '\n' ? star + 3 : star[3] == '\r' && star[4] == '\n' ? star + 4 : NULL;
-        if (nl && nl < end && nl - p < DL_LINES_MAXLINE) {
-          uint64_t line = ++*lineno;
-          int h1 = hexval((unsigned char)star[1]), h2 = hexval((unsigned char)star[2]);
-          int r = h1 < 0 || h2 < 0 || (unsigned)(h1 << 4 | h2) != sum
-                      ? REJ(DL_REJ_CHECKSUM)
-                      : sentence_fast(st, p + 1, star, line);
-          if (r) dl_reject(st->rej, r - 1, line);
-          p = nl + 1;
-          if (st->oom) return;
-          continue;
-        }
+      star = scan_swar(p + 1, end, &sum);
+    if (star && *star == '*') {
+      const char *nl = star[3] == '\n' ? star + 3 : star[3] == '\r' && star[4] == '\n' ? star + 4 : NULL;
+      if (nl && nl < end && nl - p < DL_LINES_MAXLINE) {
+        uint64_t line = ++*lineno;
+        int h1 = hexval((unsigned char)star[1]), h2 = hexval((unsigned char)star[2]);
+        int r = h1 < 0 || h2 < 0 || (unsigned)(h1 << 4 | h2) != sum
+                    ? REJ(DL_REJ_CHECKSUM)
+                    : sentence_fast(st, p + 1, star, line);
+        if (r) dl_reject(st->rej, r - 1, line);
+        return nl + 1;
       }
     }
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    const char *e = nl ? nl : end;
-    size_t n = (size_t)(e - p);
-    if (n >= DL_LINES_MAXLINE) { /* as dl_lines_next cuts them */
-      dl_reject(st->rej, DL_REJ_TOO_LONG, ++*lineno);
-      p = nl ? nl + 1 : end;
-      continue;
-    }
-    if (n && p[n - 1] == '\r') n--;
-    line_sentences(st, p, n, ++*lineno);
-    p = nl ? nl + 1 : end;
-    if (st->oom) return;
   }
+  const char *nl = memchr(p, '\n', (size_t)(end - p));
+  const char *e = nl ? nl : end;
+  size_t n = (size_t)(e - p);
+  if (n >= DL_LINES_MAXLINE) { /* as dl_lines_next cuts them */
+    dl_reject(st->rej, DL_REJ_TOO_LONG, ++*lineno);
+    return nl ? nl + 1 : end;
+  }
+  if (n && p[n - 1] == '\r') n--;
+  line_sentences(st, p, n, ++*lineno);
+  return nl ? nl + 1 : end;
 }
 
 static void lines_swar(state *st, const char *p, const char *end, uint64_t *lineno) {
-  lines_fast(st, p, end, lineno, SCAN_SWAR);
+  while (p < end && !st->oom) p = line_fast(st, p, end, lineno, SCAN_SWAR);
 }
 
 #ifdef HAVE_SSE2
 static void lines_sse2(state *st, const char *p, const char *end, uint64_t *lineno) {
-  lines_fast(st, p, end, lineno, SCAN_SSE2);
+  while (p < end && !st->oom) p = line_fast(st, p, end, lineno, SCAN_SSE2);
 }
 #endif
 
 #ifdef HAVE_AVX2
-AVX2_FN static void lines_avx2(state *st, const char *p, const char *end, uint64_t *lineno) {
-  lines_fast(st, p, end, lineno, SCAN_AVX2);
+/* ---- AVX2 tier: one RMC or GGA line from bitmaps ----------------------
+ * The body after "$ttXXX," is loaded as two 32-byte vectors once; bitmaps
+ * of its stop bytes ('*' '$' '\n'), commas, dots and digits give every
+ * field's bounds (tzcnt, clear lowest bit) and check every field's shape
+ * (mask compares) without a byte loop; digits are then converted with one
+ * SWAR multiply sequence per run of up to 8. Only lines whose '*' lies in
+ * those 64 bytes and whose fields have the plain shapes below are read
+ * here; anything else (and any line this tier rejects) goes to line_fast,
+ * with nothing changed yet, so results never depend on the tier. */
+
+/* Bits [s, e) of a 64-bit mask, 0 <= s <= e <= 63. */
+static inline uint64_t span(unsigned s, unsigned e) {
+  return ((1ULL << e) - 1) & ~((1ULL << s) - 1);
+}
+
+/* Slot `slot` of a layout gathers the n (0..8) body bytes from s,
+ * right-aligned (the bytes before them read as zeros). */
+static void t1_slot(t1_layout *L, int slot, unsigned s, unsigned n) {
+  unsigned p0 = (unsigned)(slot % 4) * 8 + 8 - n;
+  for (unsigned i = 0; i < n; i++)
+    L->ctl[slot / 4][(s + i) / 16][p0 + i] = (uint8_t)((s + i) % 16);
+}
+
+/* "d{0,8}[.d{0,8}]" at [s, e) into slots slot (integer part) and slot + 1
+ * (fraction); *k its fraction digits, *a its integer digits. 0 when the
+ * field has another shape (empty included). */
+static int t1_dec(t1_layout *L, uint64_t num, uint64_t dot, unsigned s, unsigned e, int slot,
+                  uint8_t *k, unsigned *a) {
+  uint64_t m = span(s, e);
+  uint64_t t = dot & m;
+  if (s == e || (num & m) != m || (t & (t - 1))) return 0;
+  unsigned d = t ? (unsigned)__builtin_ctzll(t) : e;
+  unsigned kk = t ? e - d - 1 : 0;
+  *a = d - s;
+  if (*a > 8 || kk > 8 || *a + kk == 0) return 0;
+  t1_slot(L, slot, s, *a);
+  if (kk) t1_slot(L, slot + 1, d + 1, kk);
+  *k = (uint8_t)kk;
+  L->need |= m & ~dot;
+  return 1;
+}
+
+/* Works out the layout of an RMC (rmc) or GGA body from its bitmaps (cut
+ * at the '*'): 0 when some field the fast path reads has an unusual shape
+ * (the line then goes to line_fast). The shapes are those fast_rmc and
+ * fast_gga read, so both give the same values. */
+static int t1_build(t1_layout *L, int rmc, uint64_t comma, uint64_t dot, uint64_t num) {
+  unsigned c[12], a;
+  int nc = 0;
+  for (uint64_t cm = comma; cm && nc < 12; cm &= cm - 1) c[nc++] = (unsigned)__builtin_ctzll(cm);
+  if (nc < (rmc ? 9 : 8)) return 0;
+  memset(L->ctl, 0x80, sizeof L->ctl);
+  L->need = 0;
+  L->empty = 0;
+  L->pmode = 0;
+  /* hhmmss[.f] */
+  unsigned e = c[0];
+  uint64_t m = span(0, e);
+  if (e < 6 || e > 15 || (num & m) != m || (dot & m) != (e > 6 ? 1ULL << 6 : 0)) return 0;
+  for (int i = 0; i < 3; i++) t1_slot(L, i, 2u * (unsigned)i, 2);
+  L->k[0] = (uint8_t)(e > 7 ? e - 7 : 0);
+  t1_slot(L, 3, 7, L->k[0]);
+  L->need |= m & ~dot;
+  int f = 0;
+  if (rmc) { /* one status byte */
+    if (c[1] != c[0] + 2) return 0;
+    L->pstat = (uint8_t)(c[0] + 1);
+    f = 1;
+  }
+  /* ddmm.mmmm,H,dddmm.mmmm,H: a dot and a digit before it, as fast_coord */
+  for (int i = 0; i < 2; i++) {
+    unsigned s = c[f + 2 * i] + 1, ce = c[f + 2 * i + 1];
+    if (!(dot & span(s, ce)) || !t1_dec(L, num, dot, s, ce, 4 + 2 * i, &L->k[1 + i], &a) || a == 0 ||
+        c[f + 2 * i + 2] != ce + 2)
+      return 0;
+    if (i == 0) L->plat = (uint8_t)(ce + 1);
+    else L->plon = (uint8_t)(ce + 1);
+  }
+  int g = f + 4; /* the ',' after E/W */
+  if (rmc) {
+    /* speed, course: decimals or empty; date: six bytes */
+    for (int i = 0; i < 2; i++) {
+      unsigned s = c[g + i] + 1, ce = c[g + i + 1];
+      if (s == ce) L->empty |= (uint8_t)(1 << i);
+      else if (!t1_dec(L, num, dot, s, ce, 8 + 2 * i, &L->k[3 + i], &a)) return 0;
+    }
+    if (c[8] != c[7] + 7) return 0;
+    L->pdate = (uint8_t)(c[7] + 1);
+    if (nc >= 11) L->pmode = (uint8_t)(c[10] + 1);
+  } else {
+    /* quality, satellites: integers or empty; HDOP: decimal or empty */
+    for (int i = 0; i < 2; i++) {
+      unsigned s = c[g + i] + 1, ce = c[g + i + 1];
+      m = span(s, ce);
+      if (s == ce) {
+        L->empty |= (uint8_t)(1 << i);
+        continue;
+      }
+      if (ce - s > 8 || (num & m) != m || (dot & m)) return 0;
+      t1_slot(L, 8 + i, s, ce - s);
+      L->need |= m;
+    }
+    unsigned s = c[6] + 1;
+    if (s == c[7]) L->empty |= 4;
+    else if (!t1_dec(L, num, dot, s, c[7], 10, &L->k[4], &a)) return 0;
+  }
+  return 1;
+}
+
+/* Degrees from "ddmm" and the minutes' fraction f of k digits, as
+ * parse_coord computes them. */
+static inline double t1_deg(uint64_t i, uint64_t f, unsigned k, int neg) {
+  uint32_t d = (uint32_t)i / 100, m = (uint32_t)i % 100;
+  double x = (double)d + ((double)m * pow10_tab[k] + (double)f) / (60.0 * pow10_tab[k]);
+  return neg ? -x : x;
+}
+
+/* As fast_num's value. */
+static inline double t1_dec_value(uint64_t i, uint64_t f, unsigned k) {
+  return (double)i + (k ? (double)f / pow10_tab[k] : 0.0);
+}
+
+#define T1_AVX2_FN __attribute__((target("avx2,bmi")))
+
+/* The line at p as an RMC or GGA in the plain shapes; the start of the
+ * next line, or NULL (nothing read, nothing changed). Needs 80 bytes of
+ * the run from p (so every load below stays within the run's padding). */
+T1_AVX2_FN static inline const char *line_t1(state *st, const char *p, uint64_t *lineno) {
+  uint64_t w = load8(p);
+  uint32_t t = (uint32_t)(w >> 24) & 0xFFFFFFFFu; /* bytes 3..6 */
+  int rmc = t == ('R' | 'M' << 8 | 'C' << 16 | (uint32_t)',' << 24);
+  if (!rmc && t != ('G' | 'G' << 8 | 'A' << 16 | (uint32_t)',' << 24)) return NULL;
+  if (p[1] == 'P' || !alnum_up(p[1]) || !alnum_up(p[2])) return NULL;
+  const char *b = p + 7;
+  __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)b);
+  __m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(b + 32));
+  const __m256i cs = _mm256_set1_epi8('*'), cd = _mm256_set1_epi8('$'), cn = _mm256_set1_epi8('\n');
+  __m256i s0 = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v0, cs), _mm256_cmpeq_epi8(v0, cd)),
+                               _mm256_cmpeq_epi8(v0, cn));
+  __m256i s1 = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v1, cs), _mm256_cmpeq_epi8(v1, cd)),
+                               _mm256_cmpeq_epi8(v1, cn));
+  uint64_t stop = (uint32_t)_mm256_movemask_epi8(s0) | (uint64_t)(uint32_t)_mm256_movemask_epi8(s1) << 32;
+  if (!stop) return NULL;
+  unsigned j = (unsigned)__builtin_ctzll(stop); /* the '*', if this line is plain */
+  const char *star = b + j;
+  if (*star != '*') return NULL;
+  const char *nl = star[3] == '\n' ? star + 3 : star[3] == '\r' && star[4] == '\n' ? star + 4 : NULL;
+  if (!nl) return NULL;
+  /* checksum: body bytes before the '*', then "ttXXX," */
+  __m256i k0 = _mm256_loadu_si256((const __m256i *)(const void *)(keep_tab32 + 32 - (j < 32 ? j : 32)));
+  __m256i k1 = _mm256_loadu_si256((const __m256i *)(const void *)(keep_tab32 + 32 - (j > 32 ? j - 32 : 0)));
+  __m256i x = _mm256_xor_si256(_mm256_and_si256(v0, k0), _mm256_and_si256(v1, k1));
+  __m128i a2 = _mm_xor_si128(_mm256_castsi256_si128(x), _mm256_extracti128_si256(x, 1));
+  a2 = _mm_xor_si128(a2, _mm_srli_si128(a2, 8));
+  uint64_t a = (uint64_t)_mm_cvtsi128_si64(a2) ^ ((w >> 8) & 0xFFFFFFFFFFFFULL);
+  a ^= a >> 32;
+  a ^= a >> 16;
+  a ^= a >> 8;
+  int h1 = hexval((unsigned char)star[1]), h2 = hexval((unsigned char)star[2]);
+  if (h1 < 0 || h2 < 0 || (unsigned)(h1 << 4 | h2) != (unsigned)(a & 0xff)) return NULL;
+  /* field bitmaps, cut at the '*' */
+  const __m256i cc = _mm256_set1_epi8(','), cp = _mm256_set1_epi8('.');
+  const __m256i c0 = _mm256_set1_epi8('0'), c9 = _mm256_set1_epi8(9);
+  __m256i d0 = _mm256_sub_epi8(v0, c0), d1 = _mm256_sub_epi8(v1, c0);
+  __m256i n0 = _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_min_epu8(d0, c9), d0), _mm256_cmpeq_epi8(v0, cp));
+  __m256i n1 = _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_min_epu8(d1, c9), d1), _mm256_cmpeq_epi8(v1, cp));
+  uint64_t cut = (1ULL << j) - 1;
+  uint64_t comma = ((uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, cc)) |
+                    (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, cc)) << 32) & cut;
+  uint64_t dot = ((uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, cp)) |
+                  (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, cp)) << 32) & cut;
+  uint64_t num = ((uint32_t)_mm256_movemask_epi8(n0) | (uint64_t)(uint32_t)_mm256_movemask_epi8(n1) << 32) & cut;
+  /* the layout of these bitmaps: seen before, or worked out once */
+  uint64_t h = (comma ^ dot * 0x9E3779B97F4A7C15ULL) * 0xD6E8FEB86659FD93ULL;
+  t1_layout *L = &st->lay[rmc * T1_WAYS + (h >> 60)];
+  if (L->comma != comma || L->dot != dot) {
+    L->comma = comma;
+    L->dot = dot;
+    L->bad = !t1_build(L, rmc, comma, dot, num);
+  }
+  if (L->bad || (num & L->need) != L->need) return NULL;
+  /* gather every field's digits into its slot, then 8 digits to a number
+   * per slot: pairs (x10 + y), quads (x100 + y), halves (x10000 + y) */
+  __m256i s[4] = {_mm256_permute2x128_si256(d0, d0, 0x00), _mm256_permute2x128_si256(d0, d0, 0x11),
+                  _mm256_permute2x128_si256(d1, d1, 0x00), _mm256_permute2x128_si256(d1, d1, 0x11)};
+  const __m256i w10 = _mm256_set1_epi16(0x010A), w100 = _mm256_set1_epi32(0x00010064);
+  const __m256i w1e4 = _mm256_set1_epi64x(10000);
+  uint64_t val[12];
+  for (int k = 0; k < 3; k++) {
+    __m256i g = _mm256_setzero_si256();
+    for (int l = 0; l < 4; l++)
+      g = _mm256_or_si256(g, _mm256_shuffle_epi8(s[l], _mm256_loadu_si256((const __m256i *)(const void *)L->ctl[k][l])));
+    __m256i q4 = _mm256_madd_epi16(_mm256_maddubs_epi16(g, w10), w100);
+    __m256i v8 = _mm256_add_epi64(_mm256_mul_epu32(q4, w1e4), _mm256_srli_epi64(q4, 32));
+    _mm256_storeu_si256((__m256i *)(void *)(val + 4 * k), v8);
+  }
+  uint64_t hh = val[0], mm = val[1], ss = val[2];
+  if (hh > 23 || mm > 59 || ss > 60) return NULL;
+  int64_t tod = (int64_t)(hh * 3600 + mm * 60 + ss) * NS_PER_S + (int64_t)val[3] * ns_scale[L->k[0]];
+  char hl = b[L->plat], ho = b[L->plon];
+  if ((hl != 'N' && hl != 'S') || (ho != 'E' && ho != 'W')) return NULL;
+  double lat = t1_deg(val[4], val[5], L->k[1], hl == 'S');
+  double lon = t1_deg(val[6], val[7], L->k[2], ho == 'W');
+  uint64_t line;
+  if (rmc) {
+    /* time,status,lat,H,lon,H,speed,course,date,[magvar,E/W,mode] */
+    uint64_t dw = load8(b + L->pdate) & 0x00FFFFFFFFFFFFFFULL; /* "ddmmyy," */
+    int64_t day;
+    if (dw == st->date_txt) {
+      day = st->date_day;
+    } else {
+      uint64_t dm = span(L->pdate, L->pdate + 6u);
+      if ((num & dm) != dm || (dot & dm)) return NULL;
+      uint32_t v = digits_value(dw, 6);
+      unsigned dd = v / 10000, mo = v / 100 % 100, yy = v % 100;
+      if (!(dd >= 1 && dd <= 31 && mo >= 1 && mo <= 12)) return NULL;
+      day = dl_days_from_civil(yy < 80 ? 2000 + yy : 1900 + yy, mo, dd);
+      st->date_txt = dw;
+      st->date_day = day;
+    }
+    char mode = L->pmode && L->pmode < j && b[L->pmode] != ',' ? b[L->pmode] : 0;
+    double spd = L->empty & 1 ? NAN : t1_dec_value(val[8], val[9], L->k[3]);
+    double crs = L->empty & 2 ? NAN : t1_dec_value(val[10], val[11], L->k[4]);
+    line = ++*lineno;
+    rmc_apply(st, line, tod, day, b[L->pstat], mode, 1, lat, lon, spd, crs);
+  } else {
+    /* time,lat,H,lon,H,quality,satellites,hdop,... */
+    int q = L->empty & 1 ? -1 : (int)val[8], ns = L->empty & 2 ? -1 : (int)val[9];
+    double hdop = L->empty & 4 ? NAN : t1_dec_value(val[10], val[11], L->k[4]);
+    line = ++*lineno;
+    gga_apply(st, line, tod, 1, 1, lat, lon, q, ns, hdop);
+  }
+  return nl + 1;
+}
+
+/* lines_swar with the AVX2 scan, and RMC/GGA lines through line_t1 first. */
+T1_AVX2_FN static void lines_avx2(state *st, const char *p, const char *end, uint64_t *lineno) {
+  while (p < end && !st->oom) {
+    const char *q;
+    if (end - p >= 80 && p[0] == '$' && (q = line_t1(st, p, lineno)))
+      p = q;
+    else
+      p = line_fast(st, p, end, lineno, SCAN_AVX2);
+  }
 }
 #endif
 #endif /* HAVE_FAST */
@@ -1106,6 +1358,11 @@ int dl_read_nmea_impl(const char *path, const dl_gps_opts *o, dl_fixes *out,
   st.day = INT64_MIN;
   st.last_tod = -1;
   st.date_txt = UINT64_MAX;
+#ifdef HAVE_AVX2
+  t1_layout lay[2 * T1_WAYS];
+  for (int i = 0; i < 2 * T1_WAYS; i++) lay[i].comma = UINT64_MAX; /* matches no line: bit 63 is cut */
+  st.lay = lay;
+#endif
   /* room for the fixes up front (a fix takes 140 bytes or more of a
    * typical log), so the columns are not copied while growing */
   struct stat sb;
@@ -1140,7 +1397,8 @@ int dl_read_nmea_impl(const char *path, const dl_gps_opts *o, dl_fixes *out,
     if (impl == DL_NMEA_BEST || impl == DL_NMEA_SSE2) run = lines_sse2;
 #endif
 #ifdef HAVE_AVX2
-    if (impl == DL_NMEA_BEST && __builtin_cpu_supports("avx2")) run = lines_avx2;
+    if (impl == DL_NMEA_BEST && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi"))
+      run = lines_avx2;
 #endif
     const char *b;
     size_t n;
