@@ -214,6 +214,13 @@ typedef struct state {
   double coord_lat, coord_lon;
   char tod_txt[16], coord_txt[48];
   struct t1_layout *lay; /* AVX2 tier: RMC and GGA field layouts seen, or NULL */
+  uint64_t t1_pre[2];    /* "$ttRMC," and "$ttGGA," last seen (8 bytes, top 0) */
+  /* the AVX2 tier's last time and coordinate slots, with their fraction
+   * digits and hemispheres, and the values made from them */
+  uint64_t t1_tv[4], t1_cv[4];
+  uint32_t t1_tk, t1_ck;
+  int64_t t1_tod;
+  double t1_lat, t1_lon;
 } state;
 
 static void epoch_start(state *st, int64_t tod, uint64_t line) {
@@ -1176,14 +1183,14 @@ static int t1_build(t1_layout *L, int rmc, uint64_t comma, uint64_t dot, uint64_
 /* Degrees from "ddmm" and the minutes' fraction f of k digits, as
  * parse_coord computes them. */
 static inline double t1_deg(uint64_t i, uint64_t f, unsigned k, int neg) {
-  uint32_t d = (uint32_t)i / 100, m = (uint32_t)i % 100;
-  double x = (double)d + ((double)m * pow10_tab[k] + (double)f) / (60.0 * pow10_tab[k]);
+  int32_t d = (int32_t)i / 100, m = (int32_t)i % 100; /* < 10^8: signed converts in one step */
+  double x = (double)d + ((double)m * pow10_tab[k] + (double)(int64_t)f) / (60.0 * pow10_tab[k]);
   return neg ? -x : x;
 }
 
 /* As fast_num's value. */
 static inline double t1_dec_value(uint64_t i, uint64_t f, unsigned k) {
-  return (double)i + (k ? (double)f / pow10_tab[k] : 0.0);
+  return (double)(int64_t)i + (k ? (double)(int64_t)f / pow10_tab[k] : 0.0);
 }
 
 #define T1_AVX2_FN __attribute__((target("avx2,bmi")))
@@ -1193,10 +1200,15 @@ static inline double t1_dec_value(uint64_t i, uint64_t f, unsigned k) {
  * the run from p (so every load below stays within the run's padding). */
 T1_AVX2_FN static inline const char *line_t1(state *st, const char *p, uint64_t *lineno) {
   uint64_t w = load8(p);
-  uint32_t t = (uint32_t)(w >> 24) & 0xFFFFFFFFu; /* bytes 3..6 */
-  int rmc = t == ('R' | 'M' << 8 | 'C' << 16 | (uint32_t)',' << 24);
-  if (!rmc && t != ('G' | 'G' << 8 | 'A' << 16 | (uint32_t)',' << 24)) return NULL;
-  if (p[1] == 'P' || !alnum_up(p[1]) || !alnum_up(p[2])) return NULL;
+  uint64_t pre = w & 0x00FFFFFFFFFFFFFFULL;
+  int rmc = pre == st->t1_pre[1];
+  if (!rmc && pre != st->t1_pre[0]) { /* a new talker or type: check it once */
+    uint32_t t = (uint32_t)(w >> 24) & 0xFFFFFFFFu; /* bytes 3..6 */
+    rmc = t == ('R' | 'M' << 8 | 'C' << 16 | (uint32_t)',' << 24);
+    if (!rmc && t != ('G' | 'G' << 8 | 'A' << 16 | (uint32_t)',' << 24)) return NULL;
+    if (p[1] == 'P' || !alnum_up(p[1]) || !alnum_up(p[2])) return NULL;
+    st->t1_pre[rmc] = pre;
+  }
   const char *b = p + 7;
   __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)b);
   __m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(b + 32));
@@ -1222,8 +1234,9 @@ T1_AVX2_FN static inline const char *line_t1(state *st, const char *p, uint64_t 
   a ^= a >> 32;
   a ^= a >> 16;
   a ^= a >> 8;
-  int h1 = hexval((unsigned char)star[1]), h2 = hexval((unsigned char)star[2]);
-  if (h1 < 0 || h2 < 0 || (unsigned)(h1 << 4 | h2) != (unsigned)(a & 0xff)) return NULL;
+  /* upper-case hex here; line_fast reads the rest */
+  static const char hex[] = "0123456789ABCDEF";
+  if (star[1] != hex[a >> 4 & 15] || star[2] != hex[a & 15]) return NULL;
   /* field bitmaps, cut at the '*' */
   const __m256i cc = _mm256_set1_epi8(','), cp = _mm256_set1_epi8('.');
   const __m256i c0 = _mm256_set1_epi8('0'), c9 = _mm256_set1_epi8(9);
@@ -1252,21 +1265,44 @@ T1_AVX2_FN static inline const char *line_t1(state *st, const char *p, uint64_t 
   const __m256i w10 = _mm256_set1_epi16(0x010A), w100 = _mm256_set1_epi32(0x00010064);
   const __m256i w1e4 = _mm256_set1_epi64x(10000);
   uint64_t val[12];
+  __m256i vs[3];
   for (int k = 0; k < 3; k++) {
     __m256i g = _mm256_setzero_si256();
     for (int l = 0; l < 4; l++)
       g = _mm256_or_si256(g, _mm256_shuffle_epi8(s[l], _mm256_loadu_si256((const __m256i *)(const void *)L->ctl[k][l])));
     __m256i q4 = _mm256_madd_epi16(_mm256_maddubs_epi16(g, w10), w100);
-    __m256i v8 = _mm256_add_epi64(_mm256_mul_epu32(q4, w1e4), _mm256_srli_epi64(q4, 32));
-    _mm256_storeu_si256((__m256i *)(void *)(val + 4 * k), v8);
+    vs[k] = _mm256_add_epi64(_mm256_mul_epu32(q4, w1e4), _mm256_srli_epi64(q4, 32));
+    _mm256_storeu_si256((__m256i *)(void *)(val + 4 * k), vs[k]);
   }
-  uint64_t hh = val[0], mm = val[1], ss = val[2];
-  if (hh > 23 || mm > 59 || ss > 60) return NULL;
-  int64_t tod = (int64_t)(hh * 3600 + mm * 60 + ss) * NS_PER_S + (int64_t)val[3] * ns_scale[L->k[0]];
+  /* time and position: an epoch's GGA repeats its RMC's, reuse them */
+  int64_t tod;
+  if (L->k[0] == st->t1_tk &&
+      _mm256_movemask_epi8(_mm256_cmpeq_epi64(vs[0], _mm256_loadu_si256((const __m256i *)(const void *)st->t1_tv))) == -1) {
+    tod = st->t1_tod;
+  } else {
+    uint64_t hh = val[0], mm = val[1], ss = val[2];
+    if (hh > 23 || mm > 59 || ss > 60) return NULL;
+    tod = (int64_t)(hh * 3600 + mm * 60 + ss) * NS_PER_S + (int64_t)val[3] * ns_scale[L->k[0]];
+    _mm256_storeu_si256((__m256i *)(void *)st->t1_tv, vs[0]);
+    st->t1_tk = L->k[0];
+    st->t1_tod = tod;
+  }
   char hl = b[L->plat], ho = b[L->plon];
-  if ((hl != 'N' && hl != 'S') || (ho != 'E' && ho != 'W')) return NULL;
-  double lat = t1_deg(val[4], val[5], L->k[1], hl == 'S');
-  double lon = t1_deg(val[6], val[7], L->k[2], ho == 'W');
+  uint32_t ck = L->k[1] | (uint32_t)L->k[2] << 8 | (uint32_t)(unsigned char)hl << 16 | (uint32_t)(unsigned char)ho << 24;
+  double lat, lon;
+  if (ck == st->t1_ck &&
+      _mm256_movemask_epi8(_mm256_cmpeq_epi64(vs[1], _mm256_loadu_si256((const __m256i *)(const void *)st->t1_cv))) == -1) {
+    lat = st->t1_lat;
+    lon = st->t1_lon;
+  } else {
+    if ((hl != 'N' && hl != 'S') || (ho != 'E' && ho != 'W')) return NULL;
+    lat = t1_deg(val[4], val[5], L->k[1], hl == 'S');
+    lon = t1_deg(val[6], val[7], L->k[2], ho == 'W');
+    _mm256_storeu_si256((__m256i *)(void *)st->t1_cv, vs[1]);
+    st->t1_ck = ck;
+    st->t1_lat = lat;
+    st->t1_lon = lon;
+  }
   uint64_t line;
   if (rmc) {
     /* time,status,lat,H,lon,H,speed,course,date,[magvar,E/W,mode] */
@@ -1358,6 +1394,7 @@ int dl_read_nmea_impl(const char *path, const dl_gps_opts *o, dl_fixes *out,
   st.day = INT64_MIN;
   st.last_tod = -1;
   st.date_txt = UINT64_MAX;
+  st.t1_tk = st.t1_ck = UINT32_MAX; /* no slots seen yet */
 #ifdef HAVE_AVX2
   t1_layout lay[2 * T1_WAYS];
   for (int i = 0; i < 2 * T1_WAYS; i++) lay[i].comma = UINT64_MAX; /* matches no line: bit 63 is cut */
