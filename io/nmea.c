@@ -261,8 +261,8 @@ static void epoch_flush(state *st) {
   size_t i = f->n++;
   /* whole seconds and fraction added separately: the fraction survives
    * exactly to the millisecond at any date */
-  int64_t sec = ep->tod / NS_PER_S;
-  f->t[i] = (double)(st->day * 86400 + sec) + (double)(ep->tod - sec * NS_PER_S) / 1e9;
+  int64_t sec = ep->tod / NS_PER_S, sub = ep->tod - sec * NS_PER_S;
+  f->t[i] = (double)(st->day * 86400 + sec) + (sub ? (double)sub / 1e9 : 0.0); /* 0/1e9 is +0 */
   f->lat[i] = ep->lat;
   f->lon[i] = ep->lon;
   f->speed[i] = isfinite(ep->speed) ? ep->speed : ep->vtg_speed;
@@ -1188,9 +1188,33 @@ static inline double t1_deg(uint64_t i, uint64_t f, unsigned k, int neg) {
   return neg ? -x : x;
 }
 
+/* f / 10^k for every f of k <= 3 digits, as the division gives it (the
+ * compiler rounds constant expressions as the machine does): most speeds,
+ * courses and HDOPs then need no division. */
+#define T1_D10(m, b) m(b) m(b + 1) m(b + 2) m(b + 3) m(b + 4) m(b + 5) m(b + 6) m(b + 7) m(b + 8) m(b + 9)
+#define T1_D100(m, b)                                                                              \
+  T1_D10(m, b) T1_D10(m, b + 10) T1_D10(m, b + 20) T1_D10(m, b + 30) T1_D10(m, b + 40)             \
+  T1_D10(m, b + 50) T1_D10(m, b + 60) T1_D10(m, b + 70) T1_D10(m, b + 80) T1_D10(m, b + 90)
+#define T1_F1(x) (double)(x) / 10.0,
+#define T1_F2(x) (double)(x) / 100.0,
+#define T1_F3(x) (double)(x) / 1000.0,
+static const double t1_frac1[10] = {T1_D10(T1_F1, 0)};
+static const double t1_frac2[100] = {T1_D100(T1_F2, 0)};
+static const double t1_frac3[1000] = {
+    T1_D100(T1_F3, 0) T1_D100(T1_F3, 100) T1_D100(T1_F3, 200) T1_D100(T1_F3, 300) T1_D100(T1_F3, 400)
+    T1_D100(T1_F3, 500) T1_D100(T1_F3, 600) T1_D100(T1_F3, 700) T1_D100(T1_F3, 800) T1_D100(T1_F3, 900)};
+
 /* As fast_num's value. */
 static inline double t1_dec_value(uint64_t i, uint64_t f, unsigned k) {
-  return (double)(int64_t)i + (k ? (double)(int64_t)f / pow10_tab[k] : 0.0);
+  double fr;
+  switch (k) {
+    case 0: fr = 0.0; break;
+    case 1: fr = t1_frac1[f]; break;
+    case 2: fr = t1_frac2[f]; break;
+    case 3: fr = t1_frac3[f]; break;
+    default: fr = (double)(int64_t)f / pow10_tab[k]; break;
+  }
+  return (double)(int64_t)i + fr;
 }
 
 #define T1_AVX2_FN __attribute__((target("avx2,bmi")))
@@ -1198,7 +1222,7 @@ static inline double t1_dec_value(uint64_t i, uint64_t f, unsigned k) {
 /* The line at p as an RMC or GGA in the plain shapes; the start of the
  * next line, or NULL (nothing read, nothing changed). Needs 80 bytes of
  * the run from p (so every load below stays within the run's padding). */
-T1_AVX2_FN static inline const char *line_t1(state *st, const char *p, uint64_t *lineno) {
+T1_AVX2_FN __attribute__((always_inline)) static inline const char *line_t1(state *st, const char *p, uint64_t *lineno) {
   uint64_t w = load8(p);
   uint64_t pre = w & 0x00FFFFFFFFFFFFFFULL;
   int rmc = pre == st->t1_pre[1];
