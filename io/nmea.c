@@ -1090,8 +1090,7 @@ static inline uint64_t span(unsigned s, unsigned e) {
  * right-aligned (the bytes before them read as zeros). */
 static void t1_slot(t1_layout *L, int slot, unsigned s, unsigned n) {
   unsigned p0 = (unsigned)(slot % 4) * 8 + 8 - n;
-  for (unsigned i = 0; i < n; i++)
-    L->ctl[slot / 4][(s + i) / 16][p0 + i] = (uint8_t)((s + i) % 16);
+  for (unsigned i = 0; i < n; i++) L->ctl[slot / 4][(s + i) / 16][p0 + i] = (uint8_t)((s + i) % 16);
 }
 
 /* "d{0,8}[.d{0,8}]" at [s, e) into slots slot (integer part) and slot + 1
@@ -1219,61 +1218,35 @@ static inline double t1_dec_value(uint64_t i, uint64_t f, unsigned k) {
 
 #define T1_AVX2_FN __attribute__((target("avx2,bmi")))
 
-/* The line at p as an RMC or GGA in the plain shapes; the start of the
- * next line, or NULL (nothing read, nothing changed). Needs 80 bytes of
- * the run from p (so every load below stays within the run's padding). */
-T1_AVX2_FN __attribute__((always_inline)) static inline const char *line_t1(state *st, const char *p, uint64_t *lineno) {
-  uint64_t w = load8(p);
+/* "$ttRMC," (1) or "$ttGGA," (0) from any talker but 'P...', else -1. */
+static inline int t1_prefix(state *st, const char *p, uint64_t w) {
   uint64_t pre = w & 0x00FFFFFFFFFFFFFFULL;
-  int rmc = pre == st->t1_pre[1];
-  if (!rmc && pre != st->t1_pre[0]) { /* a new talker or type: check it once */
-    uint32_t t = (uint32_t)(w >> 24) & 0xFFFFFFFFu; /* bytes 3..6 */
-    rmc = t == ('R' | 'M' << 8 | 'C' << 16 | (uint32_t)',' << 24);
-    if (!rmc && t != ('G' | 'G' << 8 | 'A' << 16 | (uint32_t)',' << 24)) return NULL;
-    if (p[1] == 'P' || !alnum_up(p[1]) || !alnum_up(p[2])) return NULL;
-    st->t1_pre[rmc] = pre;
-  }
-  const char *b = p + 7;
-  __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)b);
-  __m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(b + 32));
-  const __m256i cs = _mm256_set1_epi8('*'), cd = _mm256_set1_epi8('$'), cn = _mm256_set1_epi8('\n');
-  __m256i s0 = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v0, cs), _mm256_cmpeq_epi8(v0, cd)),
-                               _mm256_cmpeq_epi8(v0, cn));
-  __m256i s1 = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v1, cs), _mm256_cmpeq_epi8(v1, cd)),
-                               _mm256_cmpeq_epi8(v1, cn));
-  uint64_t stop = (uint32_t)_mm256_movemask_epi8(s0) | (uint64_t)(uint32_t)_mm256_movemask_epi8(s1) << 32;
-  if (!stop) return NULL;
-  unsigned j = (unsigned)__builtin_ctzll(stop); /* the '*', if this line is plain */
+  if (pre == st->t1_pre[1]) return 1;
+  if (pre == st->t1_pre[0]) return 0;
+  uint32_t t = (uint32_t)(w >> 24) & 0xFFFFFFFFu; /* bytes 3..6: a new talker or type */
+  int rmc = t == ('R' | 'M' << 8 | 'C' << 16 | (uint32_t)',' << 24);
+  if (!rmc && t != ('G' | 'G' << 8 | 'A' << 16 | (uint32_t)',' << 24)) return -1;
+  if (p[1] == 'P' || !alnum_up(p[1]) || !alnum_up(p[2])) return -1;
+  st->t1_pre[rmc] = pre;
+  return rmc;
+}
+
+/* The '*' at b + j ends a plain line: "*hh" then CR LF or LF; the byte
+ * after the line or NULL. a: XOR of the bytes from '$' (excluded) to '*'. */
+static inline const char *t1_end(const char *b, unsigned j, uint64_t a) {
+  static const char hex[] = "0123456789ABCDEF"; /* upper case here; line_fast reads the rest */
   const char *star = b + j;
-  if (*star != '*') return NULL;
-  const char *nl = star[3] == '\n' ? star + 3 : star[3] == '\r' && star[4] == '\n' ? star + 4 : NULL;
-  if (!nl) return NULL;
-  /* checksum: body bytes before the '*', then "ttXXX," */
-  __m256i k0 = _mm256_loadu_si256((const __m256i *)(const void *)(keep_tab32 + 32 - (j < 32 ? j : 32)));
-  __m256i k1 = _mm256_loadu_si256((const __m256i *)(const void *)(keep_tab32 + 32 - (j > 32 ? j - 32 : 0)));
-  __m256i x = _mm256_xor_si256(_mm256_and_si256(v0, k0), _mm256_and_si256(v1, k1));
-  __m128i a2 = _mm_xor_si128(_mm256_castsi256_si128(x), _mm256_extracti128_si256(x, 1));
-  a2 = _mm_xor_si128(a2, _mm_srli_si128(a2, 8));
-  uint64_t a = (uint64_t)_mm_cvtsi128_si64(a2) ^ ((w >> 8) & 0xFFFFFFFFFFFFULL);
   a ^= a >> 32;
   a ^= a >> 16;
   a ^= a >> 8;
-  /* upper-case hex here; line_fast reads the rest */
-  static const char hex[] = "0123456789ABCDEF";
-  if (star[1] != hex[a >> 4 & 15] || star[2] != hex[a & 15]) return NULL;
-  /* field bitmaps, cut at the '*' */
-  const __m256i cc = _mm256_set1_epi8(','), cp = _mm256_set1_epi8('.');
-  const __m256i c0 = _mm256_set1_epi8('0'), c9 = _mm256_set1_epi8(9);
-  __m256i d0 = _mm256_sub_epi8(v0, c0), d1 = _mm256_sub_epi8(v1, c0);
-  __m256i n0 = _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_min_epu8(d0, c9), d0), _mm256_cmpeq_epi8(v0, cp));
-  __m256i n1 = _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_min_epu8(d1, c9), d1), _mm256_cmpeq_epi8(v1, cp));
-  uint64_t cut = (1ULL << j) - 1;
-  uint64_t comma = ((uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, cc)) |
-                    (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, cc)) << 32) & cut;
-  uint64_t dot = ((uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, cp)) |
-                  (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, cp)) << 32) & cut;
-  uint64_t num = ((uint32_t)_mm256_movemask_epi8(n0) | (uint64_t)(uint32_t)_mm256_movemask_epi8(n1) << 32) & cut;
-  /* the layout of these bitmaps: seen before, or worked out once */
+  if (*star != '*' || star[1] != hex[a >> 4 & 15] || star[2] != hex[a & 15]) return NULL;
+  return star[3] == '\n' ? star + 4 : star[3] == '\r' && star[4] == '\n' ? star + 5 : NULL;
+}
+
+/* The layout of these bitmaps: seen before, or worked out once; NULL when
+ * the line is not plain. */
+static inline const t1_layout *t1_layout_of(state *st, int rmc, uint64_t comma, uint64_t dot,
+                                            uint64_t num) {
   uint64_t h = (comma ^ dot * 0x9E3779B97F4A7C15ULL) * 0xD6E8FEB86659FD93ULL;
   t1_layout *L = &st->lay[rmc * T1_WAYS + (h >> 60)];
   if (L->comma != comma || L->dot != dot) {
@@ -1281,33 +1254,26 @@ T1_AVX2_FN __attribute__((always_inline)) static inline const char *line_t1(stat
     L->dot = dot;
     L->bad = !t1_build(L, rmc, comma, dot, num);
   }
-  if (L->bad || (num & L->need) != L->need) return NULL;
-  /* gather every field's digits into its slot, then 8 digits to a number
-   * per slot: pairs (x10 + y), quads (x100 + y), halves (x10000 + y) */
-  __m256i s[4] = {_mm256_permute2x128_si256(d0, d0, 0x00), _mm256_permute2x128_si256(d0, d0, 0x11),
-                  _mm256_permute2x128_si256(d1, d1, 0x00), _mm256_permute2x128_si256(d1, d1, 0x11)};
-  const __m256i w10 = _mm256_set1_epi16(0x010A), w100 = _mm256_set1_epi32(0x00010064);
-  const __m256i w1e4 = _mm256_set1_epi64x(10000);
-  uint64_t val[12];
-  __m256i vs[3];
-  for (int k = 0; k < 3; k++) {
-    __m256i g = _mm256_setzero_si256();
-    for (int l = 0; l < 4; l++)
-      g = _mm256_or_si256(g, _mm256_shuffle_epi8(s[l], _mm256_loadu_si256((const __m256i *)(const void *)L->ctl[k][l])));
-    __m256i q4 = _mm256_madd_epi16(_mm256_maddubs_epi16(g, w10), w100);
-    vs[k] = _mm256_add_epi64(_mm256_mul_epu32(q4, w1e4), _mm256_srli_epi64(q4, 32));
-    _mm256_storeu_si256((__m256i *)(void *)(val + 4 * k), vs[k]);
-  }
+  return L->bad || (num & L->need) != L->need ? NULL : L;
+}
+
+/* Reads the fields from the slot values val (vs0, vs1: slots 0-3, 4-7)
+ * into the epoch; next is the byte after the line, returned unless some
+ * value is out of range (then NULL, nothing changed). */
+T1_AVX2_FN __attribute__((always_inline)) static inline const char *
+t1_finish(state *st, const t1_layout *L, int rmc, const char *b, unsigned j, uint64_t num,
+          uint64_t dot, const uint64_t *val, __m256i vs0, __m256i vs1, const char *next,
+          uint64_t *lineno) {
   /* time and position: an epoch's GGA repeats its RMC's, reuse them */
   int64_t tod;
   if (L->k[0] == st->t1_tk &&
-      _mm256_movemask_epi8(_mm256_cmpeq_epi64(vs[0], _mm256_loadu_si256((const __m256i *)(const void *)st->t1_tv))) == -1) {
+      _mm256_movemask_epi8(_mm256_cmpeq_epi64(vs0, _mm256_loadu_si256((const __m256i *)(const void *)st->t1_tv))) == -1) {
     tod = st->t1_tod;
   } else {
     uint64_t hh = val[0], mm = val[1], ss = val[2];
     if (hh > 23 || mm > 59 || ss > 60) return NULL;
     tod = (int64_t)(hh * 3600 + mm * 60 + ss) * NS_PER_S + (int64_t)val[3] * ns_scale[L->k[0]];
-    _mm256_storeu_si256((__m256i *)(void *)st->t1_tv, vs[0]);
+    _mm256_storeu_si256((__m256i *)(void *)st->t1_tv, vs0);
     st->t1_tk = L->k[0];
     st->t1_tod = tod;
   }
@@ -1315,14 +1281,14 @@ T1_AVX2_FN __attribute__((always_inline)) static inline const char *line_t1(stat
   uint32_t ck = L->k[1] | (uint32_t)L->k[2] << 8 | (uint32_t)(unsigned char)hl << 16 | (uint32_t)(unsigned char)ho << 24;
   double lat, lon;
   if (ck == st->t1_ck &&
-      _mm256_movemask_epi8(_mm256_cmpeq_epi64(vs[1], _mm256_loadu_si256((const __m256i *)(const void *)st->t1_cv))) == -1) {
+      _mm256_movemask_epi8(_mm256_cmpeq_epi64(vs1, _mm256_loadu_si256((const __m256i *)(const void *)st->t1_cv))) == -1) {
     lat = st->t1_lat;
     lon = st->t1_lon;
   } else {
     if ((hl != 'N' && hl != 'S') || (ho != 'E' && ho != 'W')) return NULL;
     lat = t1_deg(val[4], val[5], L->k[1], hl == 'S');
     lon = t1_deg(val[6], val[7], L->k[2], ho == 'W');
-    _mm256_storeu_si256((__m256i *)(void *)st->t1_cv, vs[1]);
+    _mm256_storeu_si256((__m256i *)(void *)st->t1_cv, vs1);
     st->t1_ck = ck;
     st->t1_lat = lat;
     st->t1_lon = lon;
@@ -1356,7 +1322,67 @@ T1_AVX2_FN __attribute__((always_inline)) static inline const char *line_t1(stat
     line = ++*lineno;
     gga_apply(st, line, tod, 1, 1, lat, lon, q, ns, hdop);
   }
-  return nl + 1;
+  return next;
+}
+
+
+/* The line at p as an RMC or GGA in the plain shapes; the start of the
+ * next line, or NULL (nothing read, nothing changed). Needs 80 bytes of
+ * the run from p (so every load below stays within the run's padding). */
+T1_AVX2_FN __attribute__((always_inline)) static inline const char *line_t1(state *st, const char *p, uint64_t *lineno) {
+  uint64_t w = load8(p);
+  int rmc = t1_prefix(st, p, w);
+  if (rmc < 0) return NULL;
+  const char *b = p + 7;
+  __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)b);
+  __m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(b + 32));
+  const __m256i cs = _mm256_set1_epi8('*'), cd = _mm256_set1_epi8('$'), cn = _mm256_set1_epi8('\n');
+  __m256i s0 = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v0, cs), _mm256_cmpeq_epi8(v0, cd)),
+                               _mm256_cmpeq_epi8(v0, cn));
+  __m256i s1 = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v1, cs), _mm256_cmpeq_epi8(v1, cd)),
+                               _mm256_cmpeq_epi8(v1, cn));
+  uint64_t stop = (uint32_t)_mm256_movemask_epi8(s0) | (uint64_t)(uint32_t)_mm256_movemask_epi8(s1) << 32;
+  if (!stop) return NULL;
+  unsigned j = (unsigned)__builtin_ctzll(stop); /* the '*', if this line is plain */
+  /* checksum: body bytes before the '*', then "ttXXX," */
+  __m256i k0 = _mm256_loadu_si256((const __m256i *)(const void *)(keep_tab32 + 32 - (j < 32 ? j : 32)));
+  __m256i k1 = _mm256_loadu_si256((const __m256i *)(const void *)(keep_tab32 + 32 - (j > 32 ? j - 32 : 0)));
+  __m256i x = _mm256_xor_si256(_mm256_and_si256(v0, k0), _mm256_and_si256(v1, k1));
+  __m128i a2 = _mm_xor_si128(_mm256_castsi256_si128(x), _mm256_extracti128_si256(x, 1));
+  a2 = _mm_xor_si128(a2, _mm_srli_si128(a2, 8));
+  const char *next = t1_end(b, j, (uint64_t)_mm_cvtsi128_si64(a2) ^ ((w >> 8) & 0xFFFFFFFFFFFFULL));
+  if (!next) return NULL;
+  /* field bitmaps, cut at the '*' */
+  const __m256i cc = _mm256_set1_epi8(','), cp = _mm256_set1_epi8('.');
+  const __m256i c0 = _mm256_set1_epi8('0'), c9 = _mm256_set1_epi8(9);
+  __m256i d0 = _mm256_sub_epi8(v0, c0), d1 = _mm256_sub_epi8(v1, c0);
+  __m256i n0 = _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_min_epu8(d0, c9), d0), _mm256_cmpeq_epi8(v0, cp));
+  __m256i n1 = _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_min_epu8(d1, c9), d1), _mm256_cmpeq_epi8(v1, cp));
+  uint64_t cut = (1ULL << j) - 1;
+  uint64_t comma = ((uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, cc)) |
+                    (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, cc)) << 32) & cut;
+  uint64_t dot = ((uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, cp)) |
+                  (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, cp)) << 32) & cut;
+  uint64_t num = ((uint32_t)_mm256_movemask_epi8(n0) | (uint64_t)(uint32_t)_mm256_movemask_epi8(n1) << 32) & cut;
+  const t1_layout *L = t1_layout_of(st, rmc, comma, dot, num);
+  if (!L) return NULL;
+  /* gather every field's digits into its slot, then 8 digits to a number
+   * per slot: pairs (x10 + y), quads (x100 + y), halves (x10000 + y) */
+  __m256i s[4] = {_mm256_permute2x128_si256(d0, d0, 0x00), _mm256_permute2x128_si256(d0, d0, 0x11),
+                  _mm256_permute2x128_si256(d1, d1, 0x00), _mm256_permute2x128_si256(d1, d1, 0x11)};
+  const __m256i w10 = _mm256_set1_epi16(0x010A), w100 = _mm256_set1_epi32(0x00010064);
+  const __m256i w1e4 = _mm256_set1_epi64x(10000);
+  uint64_t val[12];
+  __m256i vs[3];
+  for (int k = 0; k < 3; k++) {
+    __m256i g = _mm256_setzero_si256();
+    for (int l = 0; l < 4; l++)
+      g = _mm256_or_si256(g, _mm256_shuffle_epi8(s[l], _mm256_loadu_si256((const __m256i *)(const void *)L->ctl[k][l])));
+    __m256i q4 = _mm256_madd_epi16(_mm256_maddubs_epi16(g, w10), w100);
+    vs[k] = _mm256_add_epi64(_mm256_mul_epu32(q4, w1e4), _mm256_srli_epi64(q4, 32));
+    _mm256_storeu_si256((__m256i *)(void *)(val + 4 * k), vs[k]);
+  }
+  return t1_finish(st, L, rmc, b, j, num, dot, val, vs[0], vs[1], next, lineno);
 }
 
 /* lines_swar with the AVX2 scan, and RMC/GGA lines through line_t1 first. */
@@ -1370,6 +1396,7 @@ T1_AVX2_FN static void lines_avx2(state *st, const char *p, const char *end, uin
   }
 }
 #endif
+
 #endif /* HAVE_FAST */
 
 /* Asks for 2 MB pages under the unwritten part of big columns: one page
