@@ -1234,13 +1234,18 @@ static inline int t1_prefix(state *st, const char *p, uint64_t w) {
 /* The '*' at b + j ends a plain line: "*hh" then CR LF or LF; the byte
  * after the line or NULL. a: XOR of the bytes from '$' (excluded) to '*'. */
 static inline const char *t1_end(const char *b, unsigned j, uint64_t a) {
-  static const char hex[] = "0123456789ABCDEF"; /* upper case here; line_fast reads the rest */
   const char *star = b + j;
   a ^= a >> 32;
   a ^= a >> 16;
   a ^= a >> 8;
-  if (*star != '*' || star[1] != hex[a >> 4 & 15] || star[2] != hex[a & 15]) return NULL;
-  return star[3] == '\n' ? star + 4 : star[3] == '\r' && star[4] == '\n' ? star + 5 : NULL;
+  /* "*hh" expected, upper-case hex (line_fast reads the rest): a nibble
+   * of 10 or more carries into bit 4 when 6 is added, and then gets 7 more */
+  uint64_t x = (a >> 4 & 15) | (a & 15) << 8;
+  uint64_t want = '*' | (x + 0x3030 + ((x + 0x0606) >> 4 & 0x0101) * 7) << 8;
+  uint64_t w = load8(star);
+  if ((w & 0xFFFFFF) != want) return NULL;
+  w >>= 24;
+  return (w & 0xFF) == '\n' ? star + 4 : (w & 0xFFFF) == ('\r' | '\n' << 8) ? star + 5 : NULL;
 }
 
 /* The layout of these bitmaps: seen before, or worked out once; NULL when
@@ -1375,8 +1380,9 @@ T1_AVX2_FN __attribute__((always_inline)) static inline const char *line_t1(stat
   uint64_t val[12];
   __m256i vs[3];
   for (int k = 0; k < 3; k++) {
-    __m256i g = _mm256_setzero_si256();
-    for (int l = 0; l < 4; l++)
+    /* slots 0-3 (the time, at most 15 bytes) come from the first 16 */
+    __m256i g = _mm256_shuffle_epi8(s[0], _mm256_loadu_si256((const __m256i *)(const void *)L->ctl[k][0]));
+    for (int l = 1; l < (k ? 4 : 1); l++)
       g = _mm256_or_si256(g, _mm256_shuffle_epi8(s[l], _mm256_loadu_si256((const __m256i *)(const void *)L->ctl[k][l])));
     __m256i q4 = _mm256_madd_epi16(_mm256_maddubs_epi16(g, w10), w100);
     vs[k] = _mm256_add_epi64(_mm256_mul_epu32(q4, w1e4), _mm256_srli_epi64(q4, 32));
