@@ -273,11 +273,12 @@ static void epoch_flush(state *st) {
   }
   f->course[i] = crs;
   f->hdop[i] = isfinite(ep->hdop) ? ep->hdop : ep->gsa_hdop;
+  f->line[i] = ep->line;
+  st->rej->accepted++;
+  /* byte stores last: they may alias anything, so loads after them repeat */
   f->quality[i] = (int8_t)ep->quality;
   int ns = ep->nsat >= 0 ? ep->nsat : (ep->gsa_nsat > 0 ? ep->gsa_nsat : -1);
   f->nsat[i] = (int8_t)(ns > 127 ? 127 : ns);
-  f->line[i] = ep->line;
-  st->rej->accepted++;
 }
 
 /* A sentence with a time of day: closes the epoch in progress when the time
@@ -1182,8 +1183,9 @@ static int t1_build(t1_layout *L, int rmc, uint64_t comma, uint64_t dot, uint64_
 /* Degrees from "ddmm" and the minutes' fraction f of k digits, as
  * parse_coord computes them. */
 static inline double t1_deg(uint64_t i, uint64_t f, unsigned k, int neg) {
-  int32_t d = (int32_t)i / 100, m = (int32_t)i % 100; /* < 10^8: signed converts in one step */
-  double x = (double)d + ((double)m * pow10_tab[k] + (double)(int64_t)f) / (60.0 * pow10_tab[k]);
+  uint32_t d = (uint32_t)i / 100, m = (uint32_t)i - d * 100;
+  /* < 10^8: converted as signed, one instruction */
+  double x = (double)(int32_t)d + ((double)(int32_t)m * pow10_tab[k] + (double)(int64_t)f) / (60.0 * pow10_tab[k]);
   return neg ? -x : x;
 }
 
