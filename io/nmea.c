@@ -1185,7 +1185,8 @@ static int t1_build(t1_layout *L, int rmc, uint64_t comma, uint64_t dot, uint64_
 static inline double t1_deg(uint64_t i, uint64_t f, unsigned k, int neg) {
   uint32_t d = (uint32_t)i / 100, m = (uint32_t)i - d * 100;
   /* < 10^8: converted as signed, one instruction */
-  double x = (double)(int32_t)d + ((double)(int32_t)m * pow10_tab[k] + (double)(int64_t)f) / (60.0 * pow10_tab[k]);
+  double x = (double)(int32_t)d +
+             ((double)(int32_t)m * pow10_tab[k] + (double)(int64_t)f) / (60.0 * pow10_tab[k]);
   return neg ? -x : x;
 }
 
@@ -1255,7 +1256,7 @@ static inline const char *t1_end(const char *b, unsigned j, uint64_t a) {
 static inline const t1_layout *t1_layout_of(state *st, int rmc, uint64_t comma, uint64_t dot,
                                             uint64_t num) {
   uint64_t h = (comma ^ dot * 0x9E3779B97F4A7C15ULL) * 0xD6E8FEB86659FD93ULL;
-  t1_layout *L = &st->lay[rmc * T1_WAYS + (h >> 60)];
+  t1_layout *L = &st->lay[(unsigned)rmc * T1_WAYS + (h >> 60)];
   if (L->comma != comma || L->dot != dot) {
     L->comma = comma;
     L->dot = dot;
@@ -1273,8 +1274,8 @@ t1_finish(state *st, const t1_layout *L, int rmc, const char *b, unsigned j, uin
           uint64_t *lineno) {
   /* time and position: an epoch's GGA repeats its RMC's, reuse them */
   int64_t tod;
-  if (L->k[0] == st->t1_tk &&
-      _mm256_movemask_epi8(_mm256_cmpeq_epi64(vs0, _mm256_loadu_si256((const __m256i *)(const void *)st->t1_tv))) == -1) {
+  __m256i tv = _mm256_loadu_si256((const __m256i *)(const void *)st->t1_tv);
+  if (L->k[0] == st->t1_tk && _mm256_movemask_epi8(_mm256_cmpeq_epi64(vs0, tv)) == -1) {
     tod = st->t1_tod;
   } else {
     uint64_t hh = val[0], mm = val[1], ss = val[2];
@@ -1285,10 +1286,11 @@ t1_finish(state *st, const t1_layout *L, int rmc, const char *b, unsigned j, uin
     st->t1_tod = tod;
   }
   char hl = b[L->plat], ho = b[L->plon];
-  uint32_t ck = L->k[1] | (uint32_t)L->k[2] << 8 | (uint32_t)(unsigned char)hl << 16 | (uint32_t)(unsigned char)ho << 24;
+  uint32_t ck = L->k[1] | (uint32_t)L->k[2] << 8 | (uint32_t)(unsigned char)hl << 16 |
+                (uint32_t)(unsigned char)ho << 24;
   double lat, lon;
-  if (ck == st->t1_ck &&
-      _mm256_movemask_epi8(_mm256_cmpeq_epi64(vs1, _mm256_loadu_si256((const __m256i *)(const void *)st->t1_cv))) == -1) {
+  __m256i cv = _mm256_loadu_si256((const __m256i *)(const void *)st->t1_cv);
+  if (ck == st->t1_ck && _mm256_movemask_epi8(_mm256_cmpeq_epi64(vs1, cv)) == -1) {
     lat = st->t1_lat;
     lon = st->t1_lon;
   } else {
@@ -1336,7 +1338,8 @@ t1_finish(state *st, const t1_layout *L, int rmc, const char *b, unsigned j, uin
 /* The line at p as an RMC or GGA in the plain shapes; the start of the
  * next line, or NULL (nothing read, nothing changed). Needs 80 bytes of
  * the run from p (so every load below stays within the run's padding). */
-T1_AVX2_FN __attribute__((always_inline)) static inline const char *line_t1(state *st, const char *p, uint64_t *lineno) {
+T1_AVX2_FN __attribute__((always_inline)) static inline const char *line_t1(state *st, const char *p,
+                                                                          uint64_t *lineno) {
   uint64_t w = load8(p);
   int rmc = t1_prefix(st, p, w);
   if (rmc < 0) return NULL;
