@@ -187,7 +187,7 @@ typedef struct epoch {
  * the byte shuffles that gather each numeric field's digits right-aligned
  * into one of 12 eight-byte slots. */
 typedef struct t1_layout {
-  uint64_t comma, dot, need; /* comma 0: slot unused */
+  uint64_t comma, dot, need; /* comma UINT64_MAX: unused (no line has bit 63) */
   uint8_t bad;               /* these bitmaps are not a plain layout */
   uint8_t pstat, plat, plon, pdate, pmode; /* body offsets; pmode 0: no mode field */
   uint8_t k[5];     /* fraction digits: time, lat, lon, and the two decimals */
@@ -1073,14 +1073,18 @@ static void lines_sse2(state *st, const char *p, const char *end, uint64_t *line
 
 #ifdef HAVE_AVX2
 /* ---- AVX2 tier: one RMC or GGA line from bitmaps ----------------------
- * The body after "$ttXXX," is loaded as two 32-byte vectors once; bitmaps
- * of its stop bytes ('*' '$' '\n'), commas, dots and digits give every
- * field's bounds (tzcnt, clear lowest bit) and check every field's shape
- * (mask compares) without a byte loop; digits are then converted with one
- * SWAR multiply sequence per run of up to 8. Only lines whose '*' lies in
+ * The body after "$ttXXX," is loaded as two 32-byte vectors once; they
+ * give the checksum and bitmaps of the stop bytes ('*' '$' '\n'), commas,
+ * dots and digits. The comma and dot bitmaps pick a layout, worked out once
+ * per shape (field bounds by tzcnt, each field's shape checked on the
+ * bitmaps) and then found by a hash: it names the digits the line must have
+ * (one mask compare checks them all) and the byte shuffles that gather each
+ * numeric field's digits into a slot; all slots are converted together, 8
+ * digits each (maddubs, madd, one multiply). Only lines whose '*' lies in
  * those 64 bytes and whose fields have the plain shapes below are read
- * here; anything else (and any line this tier rejects) goes to line_fast,
- * with nothing changed yet, so results never depend on the tier. */
+ * here; anything else (and any line this tier rejects) goes to line_fast
+ * before anything is read into the epoch, so results never depend on the
+ * tier. */
 
 /* Bits [s, e) of a 64-bit mask, 0 <= s <= e <= 63. */
 static inline uint64_t span(unsigned s, unsigned e) {
@@ -1267,7 +1271,8 @@ static inline const t1_layout *t1_layout_of(state *st, int rmc, uint64_t comma, 
 
 /* Reads the fields from the slot values val (vs0, vs1: slots 0-3, 4-7)
  * into the epoch; next is the byte after the line, returned unless some
- * value is out of range (then NULL, nothing changed). */
+ * value is out of range (then NULL, and nothing read into the epoch; the
+ * slot-to-value memos may have been updated, which is harmless). */
 T1_AVX2_FN __attribute__((always_inline)) static inline const char *
 t1_finish(state *st, const t1_layout *L, int rmc, const char *b, unsigned j, uint64_t num,
           uint64_t dot, const uint64_t *val, __m256i vs0, __m256i vs1, const char *next,
