@@ -182,6 +182,20 @@ typedef struct epoch {
   int quality, nsat, gsa_nsat;
 } epoch;
 
+/* A field layout of RMC or GGA lines for the AVX2 tier (see line_t1):
+ * the body's comma and dot bitmaps it stands for, the digits it needs, and
+ * the byte shuffles that gather each numeric field's digits right-aligned
+ * into one of 12 eight-byte slots. */
+typedef struct t1_layout {
+  uint64_t comma, dot, need; /* comma UINT64_MAX: unused (no line has bit 63) */
+  uint8_t bad;               /* these bitmaps are not a plain layout */
+  uint8_t pstat, plat, plon, pdate, pmode; /* body offsets; pmode 0: no mode field */
+  uint8_t k[5];     /* fraction digits: time, lat, lon, and the two decimals */
+  uint8_t empty;    /* RMC: 1 speed, 2 course empty; GGA: 1 quality, 2 satellites, 4 HDOP */
+  uint8_t ctl[3][4][32]; /* slot vector, source lane: pshufb control */
+} t1_layout;
+#define T1_WAYS 16 /* layouts kept per sentence type */
+
 typedef struct state {
   const dl_gps_opts *o;
   dl_fixes *out;
@@ -199,6 +213,14 @@ typedef struct state {
   int64_t tod_ns;
   double coord_lat, coord_lon;
   char tod_txt[16], coord_txt[48];
+  struct t1_layout *lay; /* AVX2 tier: RMC and GGA field layouts seen, or NULL */
+  uint64_t t1_pre[2];    /* "$ttRMC," and "$ttGGA," last seen (8 bytes, top 0) */
+  /* the AVX2 tier's last time and coordinate slots, with their fraction
+   * digits and hemispheres, and the values made from them */
+  uint64_t t1_tv[4], t1_cv[4];
+  uint32_t t1_tk, t1_ck;
+  int64_t t1_tod;
+  double t1_lat, t1_lon;
 } state;
 
 static void epoch_start(state *st, int64_t tod, uint64_t line) {
@@ -239,8 +261,8 @@ static void epoch_flush(state *st) {
   size_t i = f->n++;
   /* whole seconds and fraction added separately: the fraction survives
    * exactly to the millisecond at any date */
-  int64_t sec = ep->tod / NS_PER_S;
-  f->t[i] = (double)(st->day * 86400 + sec) + (double)(ep->tod - sec * NS_PER_S) / 1e9;
+  int64_t sec = ep->tod / NS_PER_S, sub = ep->tod - sec * NS_PER_S;
+  f->t[i] = (double)(st->day * 86400 + sec) + (sub ? (double)sub / 1e9 : 0.0); /* 0/1e9 is +0 */
   f->lat[i] = ep->lat;
   f->lon[i] = ep->lon;
   f->speed[i] = isfinite(ep->speed) ? ep->speed : ep->vtg_speed;
@@ -251,11 +273,12 @@ static void epoch_flush(state *st) {
   }
   f->course[i] = crs;
   f->hdop[i] = isfinite(ep->hdop) ? ep->hdop : ep->gsa_hdop;
+  f->line[i] = ep->line;
+  st->rej->accepted++;
+  /* byte stores last: they may alias anything, so loads after them repeat */
   f->quality[i] = (int8_t)ep->quality;
   int ns = ep->nsat >= 0 ? ep->nsat : (ep->gsa_nsat > 0 ? ep->gsa_nsat : -1);
   f->nsat[i] = (int8_t)(ns > 127 ? 127 : ns);
-  f->line[i] = ep->line;
-  st->rej->accepted++;
 }
 
 /* A sentence with a time of day: closes the epoch in progress when the time
@@ -994,70 +1017,402 @@ AVX2_FN static inline const char *scan_avx2(const char *q, const char *lim, unsi
 
 enum { SCAN_SWAR, SCAN_SSE2, SCAN_AVX2 };
 
-/* Splits the run of lines [p, end) and reads each: the common shape
- * "$...*hh[\r]\n" inline, any other line through line_sentences. */
-static inline void lines_fast(state *st, const char *p, const char *end, uint64_t *lineno,
-                              int simd) {
-  while (p < end) {
-    if (p[0] == '$' && p[1] != '$') {
-      unsigned sum = 0;
-      const char *star;
+/* Reads the line at p (of the run [p, end)) and returns the start of the
+ * next: the common shape "$...*hh[\r]\n" inline, any other line through
+ * line_sentences. */
+static inline const char *line_fast(state *st, const char *p, const char *end, uint64_t *lineno,
+                                    int simd) {
+  if (p[0] == '$' && p[1] != '$') {
+    unsigned sum = 0;
+    const char *star;
 #ifdef HAVE_AVX2
-      if (simd == SCAN_AVX2)
-        star = scan_avx2(p + 1, end, &sum);
-      else
+    if (simd == SCAN_AVX2)
+      star = scan_avx2(p + 1, end, &sum);
+    else
 #endif
 #ifdef HAVE_SSE2
-      if (simd == SCAN_SSE2)
-        star = scan_sse2(p + 1, end, &sum);
-      else
+    if (simd == SCAN_SSE2)
+      star = scan_sse2(p + 1, end, &sum);
+    else
 #endif
-        star = scan_swar(p + 1, end, &sum);
-      if (star && *star == '*') {
-        const char *nl = star[3] == '\n' ? star + 3 : star[3] == '\r' && star[4] == '\n' ? star + 4 : NULL;
-        if (nl && nl < end && nl - p < DL_LINES_MAXLINE) {
-          uint64_t line = ++*lineno;
-          int h1 = hexval((unsigned char)star[1]), h2 = hexval((unsigned char)star[2]);
-          int r = h1 < 0 || h2 < 0 || (unsigned)(h1 << 4 | h2) != sum
-                      ? REJ(DL_REJ_CHECKSUM)
-                      : sentence_fast(st, p + 1, star, line);
-          if (r) dl_reject(st->rej, r - 1, line);
-          p = nl + 1;
-          if (st->oom) return;
-          continue;
-        }
+      star = scan_swar(p + 1, end, &sum);
+    if (star && *star == '*') {
+      const char *nl = star[3] == '\n' ? star + 3 : star[3] == '\r' && star[4] == '\n' ? star + 4 : NULL;
+      if (nl && nl < end && nl - p < DL_LINES_MAXLINE) {
+        uint64_t line = ++*lineno;
+        int h1 = hexval((unsigned char)star[1]), h2 = hexval((unsigned char)star[2]);
+        int r = h1 < 0 || h2 < 0 || (unsigned)(h1 << 4 | h2) != sum
+                    ? REJ(DL_REJ_CHECKSUM)
+                    : sentence_fast(st, p + 1, star, line);
+        if (r) dl_reject(st->rej, r - 1, line);
+        return nl + 1;
       }
     }
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    const char *e = nl ? nl : end;
-    size_t n = (size_t)(e - p);
-    if (n >= DL_LINES_MAXLINE) { /* as dl_lines_next cuts them */
-      dl_reject(st->rej, DL_REJ_TOO_LONG, ++*lineno);
-      p = nl ? nl + 1 : end;
-      continue;
-    }
-    if (n && p[n - 1] == '\r') n--;
-    line_sentences(st, p, n, ++*lineno);
-    p = nl ? nl + 1 : end;
-    if (st->oom) return;
   }
+  const char *nl = memchr(p, '\n', (size_t)(end - p));
+  const char *e = nl ? nl : end;
+  size_t n = (size_t)(e - p);
+  if (n >= DL_LINES_MAXLINE) { /* as dl_lines_next cuts them */
+    dl_reject(st->rej, DL_REJ_TOO_LONG, ++*lineno);
+    return nl ? nl + 1 : end;
+  }
+  if (n && p[n - 1] == '\r') n--;
+  line_sentences(st, p, n, ++*lineno);
+  return nl ? nl + 1 : end;
 }
 
 static void lines_swar(state *st, const char *p, const char *end, uint64_t *lineno) {
-  lines_fast(st, p, end, lineno, SCAN_SWAR);
+  while (p < end && !st->oom) p = line_fast(st, p, end, lineno, SCAN_SWAR);
 }
 
 #ifdef HAVE_SSE2
 static void lines_sse2(state *st, const char *p, const char *end, uint64_t *lineno) {
-  lines_fast(st, p, end, lineno, SCAN_SSE2);
+  while (p < end && !st->oom) p = line_fast(st, p, end, lineno, SCAN_SSE2);
 }
 #endif
 
 #ifdef HAVE_AVX2
-AVX2_FN static void lines_avx2(state *st, const char *p, const char *end, uint64_t *lineno) {
-  lines_fast(st, p, end, lineno, SCAN_AVX2);
+/* ---- AVX2 tier: one RMC or GGA line from bitmaps ----------------------
+ * The body after "$ttXXX," is loaded as two 32-byte vectors once; they
+ * give the checksum and bitmaps of the stop bytes ('*' '$' '\n'), commas,
+ * dots and digits. The comma and dot bitmaps pick a layout, worked out once
+ * per shape (field bounds by tzcnt, each field's shape checked on the
+ * bitmaps) and then found by a hash: it names the digits the line must have
+ * (one mask compare checks them all) and the byte shuffles that gather each
+ * numeric field's digits into a slot; all slots are converted together, 8
+ * digits each (maddubs, madd, one multiply). Only lines whose '*' lies in
+ * those 64 bytes and whose fields have the plain shapes below are read
+ * here; anything else (and any line this tier rejects) goes to line_fast
+ * before anything is read into the epoch, so results never depend on the
+ * tier. */
+
+/* Bits [s, e) of a 64-bit mask, 0 <= s <= e <= 63. */
+static inline uint64_t span(unsigned s, unsigned e) {
+  return ((1ULL << e) - 1) & ~((1ULL << s) - 1);
+}
+
+/* Slot `slot` of a layout gathers the n (0..8) body bytes from s,
+ * right-aligned (the bytes before them read as zeros). */
+static void t1_slot(t1_layout *L, int slot, unsigned s, unsigned n) {
+  unsigned p0 = (unsigned)(slot % 4) * 8 + 8 - n;
+  for (unsigned i = 0; i < n; i++) L->ctl[slot / 4][(s + i) / 16][p0 + i] = (uint8_t)((s + i) % 16);
+}
+
+/* "d{0,8}[.d{0,8}]" at [s, e) into slots slot (integer part) and slot + 1
+ * (fraction); *k its fraction digits, *a its integer digits. 0 when the
+ * field has another shape (empty included). */
+static int t1_dec(t1_layout *L, uint64_t num, uint64_t dot, unsigned s, unsigned e, int slot,
+                  uint8_t *k, unsigned *a) {
+  uint64_t m = span(s, e);
+  uint64_t t = dot & m;
+  if (s == e || (num & m) != m || (t & (t - 1))) return 0;
+  unsigned d = t ? (unsigned)__builtin_ctzll(t) : e;
+  unsigned kk = t ? e - d - 1 : 0;
+  *a = d - s;
+  if (*a > 8 || kk > 8 || *a + kk == 0) return 0;
+  t1_slot(L, slot, s, *a);
+  if (kk) t1_slot(L, slot + 1, d + 1, kk);
+  *k = (uint8_t)kk;
+  L->need |= m & ~dot;
+  return 1;
+}
+
+/* Works out the layout of an RMC (rmc) or GGA body from its bitmaps (cut
+ * at the '*'): 0 when some field the fast path reads has an unusual shape
+ * (the line then goes to line_fast). The shapes are those fast_rmc and
+ * fast_gga read, so both give the same values. */
+static int t1_build(t1_layout *L, int rmc, uint64_t comma, uint64_t dot, uint64_t num) {
+  unsigned c[12], a;
+  int nc = 0;
+  for (uint64_t cm = comma; cm && nc < 12; cm &= cm - 1) c[nc++] = (unsigned)__builtin_ctzll(cm);
+  if (nc < (rmc ? 9 : 8)) return 0;
+  memset(L->ctl, 0x80, sizeof L->ctl);
+  L->need = 0;
+  L->empty = 0;
+  L->pmode = 0;
+  /* hhmmss[.f] */
+  unsigned e = c[0];
+  uint64_t m = span(0, e);
+  if (e < 6 || e > 15 || (num & m) != m || (dot & m) != (e > 6 ? 1ULL << 6 : 0)) return 0;
+  for (int i = 0; i < 3; i++) t1_slot(L, i, 2u * (unsigned)i, 2);
+  L->k[0] = (uint8_t)(e > 7 ? e - 7 : 0);
+  t1_slot(L, 3, 7, L->k[0]);
+  L->need |= m & ~dot;
+  int f = 0;
+  if (rmc) { /* one status byte */
+    if (c[1] != c[0] + 2) return 0;
+    L->pstat = (uint8_t)(c[0] + 1);
+    f = 1;
+  }
+  /* ddmm.mmmm,H,dddmm.mmmm,H: a dot and a digit before it, as fast_coord */
+  for (int i = 0; i < 2; i++) {
+    unsigned s = c[f + 2 * i] + 1, ce = c[f + 2 * i + 1];
+    if (!(dot & span(s, ce)) || !t1_dec(L, num, dot, s, ce, 4 + 2 * i, &L->k[1 + i], &a) || a == 0 ||
+        c[f + 2 * i + 2] != ce + 2)
+      return 0;
+    if (i == 0) L->plat = (uint8_t)(ce + 1);
+    else L->plon = (uint8_t)(ce + 1);
+  }
+  int g = f + 4; /* the ',' after E/W */
+  if (rmc) {
+    /* speed, course: decimals or empty; date: six bytes */
+    for (int i = 0; i < 2; i++) {
+      unsigned s = c[g + i] + 1, ce = c[g + i + 1];
+      if (s == ce) L->empty |= (uint8_t)(1 << i);
+      else if (!t1_dec(L, num, dot, s, ce, 8 + 2 * i, &L->k[3 + i], &a)) return 0;
+    }
+    if (c[8] != c[7] + 7) return 0;
+    L->pdate = (uint8_t)(c[7] + 1);
+    if (nc >= 11) L->pmode = (uint8_t)(c[10] + 1);
+  } else {
+    /* quality, satellites: integers or empty; HDOP: decimal or empty */
+    for (int i = 0; i < 2; i++) {
+      unsigned s = c[g + i] + 1, ce = c[g + i + 1];
+      m = span(s, ce);
+      if (s == ce) {
+        L->empty |= (uint8_t)(1 << i);
+        continue;
+      }
+      if (ce - s > 8 || (num & m) != m || (dot & m)) return 0;
+      t1_slot(L, 8 + i, s, ce - s);
+      L->need |= m;
+    }
+    unsigned s = c[6] + 1;
+    if (s == c[7]) L->empty |= 4;
+    else if (!t1_dec(L, num, dot, s, c[7], 10, &L->k[4], &a)) return 0;
+  }
+  return 1;
+}
+
+/* Degrees from "ddmm" and the minutes' fraction f of k digits, as
+ * parse_coord computes them. */
+static inline double t1_deg(uint64_t i, uint64_t f, unsigned k, int neg) {
+  uint32_t d = (uint32_t)i / 100, m = (uint32_t)i - d * 100;
+  /* < 10^8: converted as signed, one instruction */
+  double x = (double)(int32_t)d +
+             ((double)(int32_t)m * pow10_tab[k] + (double)(int64_t)f) / (60.0 * pow10_tab[k]);
+  return neg ? -x : x;
+}
+
+/* f / 10^k for every f of k <= 3 digits, as the division gives it (the
+ * compiler rounds constant expressions as the machine does): most speeds,
+ * courses and HDOPs then need no division. */
+#define T1_D10(m, b) m(b) m(b + 1) m(b + 2) m(b + 3) m(b + 4) m(b + 5) m(b + 6) m(b + 7) m(b + 8) m(b + 9)
+#define T1_D100(m, b)                                                                              \
+  T1_D10(m, b) T1_D10(m, b + 10) T1_D10(m, b + 20) T1_D10(m, b + 30) T1_D10(m, b + 40)             \
+  T1_D10(m, b + 50) T1_D10(m, b + 60) T1_D10(m, b + 70) T1_D10(m, b + 80) T1_D10(m, b + 90)
+#define T1_F1(x) (double)(x) / 10.0,
+#define T1_F2(x) (double)(x) / 100.0,
+#define T1_F3(x) (double)(x) / 1000.0,
+static const double t1_frac1[10] = {T1_D10(T1_F1, 0)};
+static const double t1_frac2[100] = {T1_D100(T1_F2, 0)};
+static const double t1_frac3[1000] = {
+    T1_D100(T1_F3, 0) T1_D100(T1_F3, 100) T1_D100(T1_F3, 200) T1_D100(T1_F3, 300) T1_D100(T1_F3, 400)
+    T1_D100(T1_F3, 500) T1_D100(T1_F3, 600) T1_D100(T1_F3, 700) T1_D100(T1_F3, 800) T1_D100(T1_F3, 900)};
+
+/* As fast_num's value. */
+static inline double t1_dec_value(uint64_t i, uint64_t f, unsigned k) {
+  double fr;
+  switch (k) {
+    case 0: fr = 0.0; break;
+    case 1: fr = t1_frac1[f]; break;
+    case 2: fr = t1_frac2[f]; break;
+    case 3: fr = t1_frac3[f]; break;
+    default: fr = (double)(int64_t)f / pow10_tab[k]; break;
+  }
+  return (double)(int64_t)i + fr;
+}
+
+#define T1_AVX2_FN __attribute__((target("avx2,bmi")))
+
+/* "$ttRMC," (1) or "$ttGGA," (0) from any talker but 'P...', else -1. */
+static inline int t1_prefix(state *st, const char *p, uint64_t w) {
+  uint64_t pre = w & 0x00FFFFFFFFFFFFFFULL;
+  if (pre == st->t1_pre[1]) return 1;
+  if (pre == st->t1_pre[0]) return 0;
+  uint32_t t = (uint32_t)(w >> 24) & 0xFFFFFFFFu; /* bytes 3..6: a new talker or type */
+  int rmc = t == ('R' | 'M' << 8 | 'C' << 16 | (uint32_t)',' << 24);
+  if (!rmc && t != ('G' | 'G' << 8 | 'A' << 16 | (uint32_t)',' << 24)) return -1;
+  if (p[1] == 'P' || !alnum_up(p[1]) || !alnum_up(p[2])) return -1;
+  st->t1_pre[rmc] = pre;
+  return rmc;
+}
+
+/* The '*' at b + j ends a plain line: "*hh" then CR LF or LF; the byte
+ * after the line or NULL. a: XOR of the bytes from '$' (excluded) to '*'. */
+static inline const char *t1_end(const char *b, unsigned j, uint64_t a) {
+  const char *star = b + j;
+  a ^= a >> 32;
+  a ^= a >> 16;
+  a ^= a >> 8;
+  /* "*hh" expected, upper-case hex (line_fast reads the rest): a nibble
+   * of 10 or more carries into bit 4 when 6 is added, and then gets 7 more */
+  uint64_t x = (a >> 4 & 15) | (a & 15) << 8;
+  uint64_t want = '*' | (x + 0x3030 + ((x + 0x0606) >> 4 & 0x0101) * 7) << 8;
+  uint64_t w = load8(star);
+  if ((w & 0xFFFFFF) != want) return NULL;
+  w >>= 24;
+  return (w & 0xFF) == '\n' ? star + 4 : (w & 0xFFFF) == ('\r' | '\n' << 8) ? star + 5 : NULL;
+}
+
+/* The layout of these bitmaps: seen before, or worked out once; NULL when
+ * the line is not plain. */
+static inline const t1_layout *t1_layout_of(state *st, int rmc, uint64_t comma, uint64_t dot,
+                                            uint64_t num) {
+  uint64_t h = (comma ^ dot * 0x9E3779B97F4A7C15ULL) * 0xD6E8FEB86659FD93ULL;
+  t1_layout *L = &st->lay[(unsigned)rmc * T1_WAYS + (h >> 60)];
+  if (L->comma != comma || L->dot != dot) {
+    L->comma = comma;
+    L->dot = dot;
+    L->bad = !t1_build(L, rmc, comma, dot, num);
+  }
+  return L->bad || (num & L->need) != L->need ? NULL : L;
+}
+
+/* Reads the fields from the slot values val (vs0, vs1: slots 0-3, 4-7)
+ * into the epoch; next is the byte after the line, returned unless some
+ * value is out of range (then NULL, and nothing read into the epoch; the
+ * slot-to-value memos may have been updated, which is harmless). */
+T1_AVX2_FN __attribute__((always_inline)) static inline const char *
+t1_finish(state *st, const t1_layout *L, int rmc, const char *b, unsigned j, uint64_t num,
+          uint64_t dot, const uint64_t *val, __m256i vs0, __m256i vs1, const char *next,
+          uint64_t *lineno) {
+  /* time and position: an epoch's GGA repeats its RMC's, reuse them */
+  int64_t tod;
+  __m256i tv = _mm256_loadu_si256((const __m256i *)(const void *)st->t1_tv);
+  if (L->k[0] == st->t1_tk && _mm256_movemask_epi8(_mm256_cmpeq_epi64(vs0, tv)) == -1) {
+    tod = st->t1_tod;
+  } else {
+    uint64_t hh = val[0], mm = val[1], ss = val[2];
+    if (hh > 23 || mm > 59 || ss > 60) return NULL;
+    tod = (int64_t)(hh * 3600 + mm * 60 + ss) * NS_PER_S + (int64_t)val[3] * ns_scale[L->k[0]];
+    _mm256_storeu_si256((__m256i *)(void *)st->t1_tv, vs0);
+    st->t1_tk = L->k[0];
+    st->t1_tod = tod;
+  }
+  char hl = b[L->plat], ho = b[L->plon];
+  uint32_t ck = L->k[1] | (uint32_t)L->k[2] << 8 | (uint32_t)(unsigned char)hl << 16 |
+                (uint32_t)(unsigned char)ho << 24;
+  double lat, lon;
+  __m256i cv = _mm256_loadu_si256((const __m256i *)(const void *)st->t1_cv);
+  if (ck == st->t1_ck && _mm256_movemask_epi8(_mm256_cmpeq_epi64(vs1, cv)) == -1) {
+    lat = st->t1_lat;
+    lon = st->t1_lon;
+  } else {
+    if ((hl != 'N' && hl != 'S') || (ho != 'E' && ho != 'W')) return NULL;
+    lat = t1_deg(val[4], val[5], L->k[1], hl == 'S');
+    lon = t1_deg(val[6], val[7], L->k[2], ho == 'W');
+    _mm256_storeu_si256((__m256i *)(void *)st->t1_cv, vs1);
+    st->t1_ck = ck;
+    st->t1_lat = lat;
+    st->t1_lon = lon;
+  }
+  uint64_t line;
+  if (rmc) {
+    /* time,status,lat,H,lon,H,speed,course,date,[magvar,E/W,mode] */
+    uint64_t dw = load8(b + L->pdate) & 0x00FFFFFFFFFFFFFFULL; /* "ddmmyy," */
+    int64_t day;
+    if (dw == st->date_txt) {
+      day = st->date_day;
+    } else {
+      uint64_t dm = span(L->pdate, L->pdate + 6u);
+      if ((num & dm) != dm || (dot & dm)) return NULL;
+      uint32_t v = digits_value(dw, 6);
+      unsigned dd = v / 10000, mo = v / 100 % 100, yy = v % 100;
+      if (!(dd >= 1 && dd <= 31 && mo >= 1 && mo <= 12)) return NULL;
+      day = dl_days_from_civil(yy < 80 ? 2000 + yy : 1900 + yy, mo, dd);
+      st->date_txt = dw;
+      st->date_day = day;
+    }
+    char mode = L->pmode && L->pmode < j && b[L->pmode] != ',' ? b[L->pmode] : 0;
+    double spd = L->empty & 1 ? NAN : t1_dec_value(val[8], val[9], L->k[3]);
+    double crs = L->empty & 2 ? NAN : t1_dec_value(val[10], val[11], L->k[4]);
+    line = ++*lineno;
+    rmc_apply(st, line, tod, day, b[L->pstat], mode, 1, lat, lon, spd, crs);
+  } else {
+    /* time,lat,H,lon,H,quality,satellites,hdop,... */
+    int q = L->empty & 1 ? -1 : (int)val[8], ns = L->empty & 2 ? -1 : (int)val[9];
+    double hdop = L->empty & 4 ? NAN : t1_dec_value(val[10], val[11], L->k[4]);
+    line = ++*lineno;
+    gga_apply(st, line, tod, 1, 1, lat, lon, q, ns, hdop);
+  }
+  return next;
+}
+
+
+/* The line at p as an RMC or GGA in the plain shapes; the start of the
+ * next line, or NULL (nothing read, nothing changed). Needs 80 bytes of
+ * the run from p (so every load below stays within the run's padding). */
+T1_AVX2_FN __attribute__((always_inline)) static inline const char *line_t1(state *st, const char *p,
+                                                                          uint64_t *lineno) {
+  uint64_t w = load8(p);
+  int rmc = t1_prefix(st, p, w);
+  if (rmc < 0) return NULL;
+  const char *b = p + 7;
+  __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)b);
+  __m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(b + 32));
+  const __m256i cs = _mm256_set1_epi8('*'), cd = _mm256_set1_epi8('$'), cn = _mm256_set1_epi8('\n');
+  __m256i s0 = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v0, cs), _mm256_cmpeq_epi8(v0, cd)),
+                               _mm256_cmpeq_epi8(v0, cn));
+  __m256i s1 = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v1, cs), _mm256_cmpeq_epi8(v1, cd)),
+                               _mm256_cmpeq_epi8(v1, cn));
+  uint64_t stop = (uint32_t)_mm256_movemask_epi8(s0) | (uint64_t)(uint32_t)_mm256_movemask_epi8(s1) << 32;
+  if (!stop) return NULL;
+  unsigned j = (unsigned)__builtin_ctzll(stop); /* the '*', if this line is plain */
+  /* checksum: body bytes before the '*', then "ttXXX," */
+  __m256i k0 = _mm256_loadu_si256((const __m256i *)(const void *)(keep_tab32 + 32 - (j < 32 ? j : 32)));
+  __m256i k1 = _mm256_loadu_si256((const __m256i *)(const void *)(keep_tab32 + 32 - (j > 32 ? j - 32 : 0)));
+  __m256i x = _mm256_xor_si256(_mm256_and_si256(v0, k0), _mm256_and_si256(v1, k1));
+  __m128i a2 = _mm_xor_si128(_mm256_castsi256_si128(x), _mm256_extracti128_si256(x, 1));
+  a2 = _mm_xor_si128(a2, _mm_srli_si128(a2, 8));
+  const char *next = t1_end(b, j, (uint64_t)_mm_cvtsi128_si64(a2) ^ ((w >> 8) & 0xFFFFFFFFFFFFULL));
+  if (!next) return NULL;
+  /* field bitmaps, cut at the '*' */
+  const __m256i cc = _mm256_set1_epi8(','), cp = _mm256_set1_epi8('.');
+  const __m256i c0 = _mm256_set1_epi8('0'), c9 = _mm256_set1_epi8(9);
+  __m256i d0 = _mm256_sub_epi8(v0, c0), d1 = _mm256_sub_epi8(v1, c0);
+  __m256i n0 = _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_min_epu8(d0, c9), d0), _mm256_cmpeq_epi8(v0, cp));
+  __m256i n1 = _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_min_epu8(d1, c9), d1), _mm256_cmpeq_epi8(v1, cp));
+  uint64_t cut = (1ULL << j) - 1;
+  uint64_t comma = ((uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, cc)) |
+                    (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, cc)) << 32) & cut;
+  uint64_t dot = ((uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, cp)) |
+                  (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, cp)) << 32) & cut;
+  uint64_t num = ((uint32_t)_mm256_movemask_epi8(n0) | (uint64_t)(uint32_t)_mm256_movemask_epi8(n1) << 32) & cut;
+  const t1_layout *L = t1_layout_of(st, rmc, comma, dot, num);
+  if (!L) return NULL;
+  /* gather every field's digits into its slot, then 8 digits to a number
+   * per slot: pairs (x10 + y), quads (x100 + y), halves (x10000 + y) */
+  __m256i s[4] = {_mm256_permute2x128_si256(d0, d0, 0x00), _mm256_permute2x128_si256(d0, d0, 0x11),
+                  _mm256_permute2x128_si256(d1, d1, 0x00), _mm256_permute2x128_si256(d1, d1, 0x11)};
+  const __m256i w10 = _mm256_set1_epi16(0x010A), w100 = _mm256_set1_epi32(0x00010064);
+  const __m256i w1e4 = _mm256_set1_epi64x(10000);
+  uint64_t val[12];
+  __m256i vs[3];
+  for (int k = 0; k < 3; k++) {
+    /* slots 0-3 (the time, at most 15 bytes) come from the first 16 */
+    __m256i g = _mm256_shuffle_epi8(s[0], _mm256_loadu_si256((const __m256i *)(const void *)L->ctl[k][0]));
+    for (int l = 1; l < (k ? 4 : 1); l++)
+      g = _mm256_or_si256(g, _mm256_shuffle_epi8(s[l], _mm256_loadu_si256((const __m256i *)(const void *)L->ctl[k][l])));
+    __m256i q4 = _mm256_madd_epi16(_mm256_maddubs_epi16(g, w10), w100);
+    vs[k] = _mm256_add_epi64(_mm256_mul_epu32(q4, w1e4), _mm256_srli_epi64(q4, 32));
+    _mm256_storeu_si256((__m256i *)(void *)(val + 4 * k), vs[k]);
+  }
+  return t1_finish(st, L, rmc, b, j, num, dot, val, vs[0], vs[1], next, lineno);
+}
+
+/* lines_swar with the AVX2 scan, and RMC/GGA lines through line_t1 first. */
+T1_AVX2_FN static void lines_avx2(state *st, const char *p, const char *end, uint64_t *lineno) {
+  while (p < end && !st->oom) {
+    const char *q;
+    if (end - p >= 80 && p[0] == '$' && (q = line_t1(st, p, lineno)))
+      p = q;
+    else
+      p = line_fast(st, p, end, lineno, SCAN_AVX2);
+  }
 }
 #endif
+
 #endif /* HAVE_FAST */
 
 /* Asks for 2 MB pages under the unwritten part of big columns: one page
@@ -1106,6 +1461,12 @@ int dl_read_nmea_impl(const char *path, const dl_gps_opts *o, dl_fixes *out,
   st.day = INT64_MIN;
   st.last_tod = -1;
   st.date_txt = UINT64_MAX;
+  st.t1_tk = st.t1_ck = UINT32_MAX; /* no slots seen yet */
+#ifdef HAVE_AVX2
+  t1_layout lay[2 * T1_WAYS];
+  for (int i = 0; i < 2 * T1_WAYS; i++) lay[i].comma = UINT64_MAX; /* matches no line: bit 63 is cut */
+  st.lay = lay;
+#endif
   /* room for the fixes up front (a fix takes 140 bytes or more of a
    * typical log), so the columns are not copied while growing */
   struct stat sb;
@@ -1140,7 +1501,8 @@ int dl_read_nmea_impl(const char *path, const dl_gps_opts *o, dl_fixes *out,
     if (impl == DL_NMEA_BEST || impl == DL_NMEA_SSE2) run = lines_sse2;
 #endif
 #ifdef HAVE_AVX2
-    if (impl == DL_NMEA_BEST && __builtin_cpu_supports("avx2")) run = lines_avx2;
+    if (impl == DL_NMEA_BEST && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi"))
+      run = lines_avx2;
 #endif
     const char *b;
     size_t n;

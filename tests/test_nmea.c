@@ -675,6 +675,105 @@ static void nmea_fast_paths_match_reference(void **state) {
 }
 
 
+/* Lines in the shapes the AVX2 tier reads from its cached layouts, at the
+ * edges of those shapes (8 digits in a field, 8 fraction digits in a time,
+ * no mode field, empty fields) and just past them (9 digits, lower-case
+ * checksum, '*' beyond its 64-byte window, a letter among the digits of a
+ * layout already seen, out-of-range times and dates, more layouts than it
+ * keeps): every path gives the reference's rows, and the edge values are
+ * exact. The file is over 1 MB, so it is mapped. */
+static void nmea_avx2_layouts_match_reference(void **state) {
+  (void)state;
+  size_t cap = 2u << 20;
+  char *buf = malloc(cap), *w = buf;
+  assert_non_null(buf);
+  const char *lat = "3954.12284,N,11623.54221,E";
+  int k = 0;
+  for (; (size_t)(w - buf) < cap - 4096; k++) {
+    char t[32], r[200], g[200], line[240];
+    int v = k % 43;
+    snprintf(t, sizeof t, "%02d%02d%02d%s", k / 3600, k / 60 % 60, k % 60,
+             v == 4 ? ".12345678" : v == 5 ? ".123456789" : v == 18 ? "." : ".00");
+    if (v == 16) t[0] = '2', t[1] = '4'; /* hour 24 */
+    snprintf(r, sizeof r, "GPRMC,%s,A,%s,5.46,199.11,010624,,,A", t, lat);
+    snprintf(g, sizeof g, "GPGGA,%s,%s,1,08,0.9,52.1,M,-8.3,M,,", v == 18 ? "000000" : t, lat);
+    switch (v) {
+      case 1: snprintf(r, sizeof r, "GPRMC,%s,A,%s,5.46,199.11,010624,,", t, lat); break;
+      case 2: snprintf(r, sizeof r, "GPRMC,%s,A,%s,5.46,199.11,010624,,,N", t, lat); break;
+      case 3: snprintf(r, sizeof r, "GPRMC,%s,V,%s,,,010624,,,N", t, lat); break;
+      case 4: /* short enough for the 64-byte window */
+      case 6:
+      case 7: {
+        const char *c = v == 4 ? lat : v == 6 ? "3954.12345678,S,11623.87654321,W" : "3954.123456789,S,11623.1,W";
+        snprintf(r, sizeof r, "GPRMC,%s,A,%s,,,010624,,,A", t, c);
+        snprintf(g, sizeof g, "GPGGA,%s,%s,1,08,0.9,,,,,,", t, c);
+        break;
+      }
+      case 8: snprintf(r, sizeof r, "GPRMC,%s,A,%s,12345678.12345678,,010624,,,A", t, lat); break;
+      case 9: snprintf(r, sizeof r, "GPRMC,%s,A,%s,123456789,.5,010624,,,A", t, lat); break;
+      case 10: snprintf(g, sizeof g, "GPGGA,%s,%s,,,,52.1,M,-8.3,M,,", t, lat); break;
+      case 11: snprintf(g, sizeof g, "GPGGA,%s,%s,12345678,123456789,5.,52.1,M,,,", t, lat); break;
+      case 13:
+        snprintf(r, sizeof r, "GNRMC,%s,A,3954.1234567890,N,11623.1234567890,E,0.004,77.52,010624,4.1,W,D", t);
+        break;
+      case 14: snprintf(r, sizeof r, "GPRMC,%s,A,3954.12284,X,11623.54221,E,5.46,199.11,010624,,,A", t); break;
+      case 15: snprintf(r, sizeof r, "GPRMC,%s,A,3954.1228A,N,11623.54221,E,5.46,199.11,010624,,,A", t); break;
+      case 17: snprintf(r, sizeof r, "GPRMC,%s,A,%s,5.46,199.11,320199,,,A", t, lat); break;
+      default:
+        if (v >= 19) { /* 24 layouts: speed of 1-8 integer digits, course of 1-3 */
+          char sp[16] = "", cr[8] = "";
+          for (int i = 0; i <= (v - 19) % 8; i++) strcat(sp, "7");
+          for (int i = 0; i <= (v - 19) / 8; i++) strcat(cr, "3");
+          snprintf(r, sizeof r, "GPRMC,%s,A,%s,%s.5,%s.25,010624,,,A", t, lat, sp, cr);
+        }
+        break;
+    }
+    S(line, sizeof line, r);
+    if (v == 12) /* lower-case hex */
+      for (char *h = strrchr(line, '*'); *h; h++) *h = (char)(*h >= 'A' && *h <= 'F' ? *h + 32 : *h);
+    w += sprintf(w, "%s\r\n", line);
+    w += sprintf(w, "%s\r\n", S(line, sizeof line, g));
+  }
+  const char *p = write_tmp("layouts.nmea", buf, (size_t)(w - buf));
+  free(buf);
+  size_t n = impls_agree(p);
+  assert_true(n > (size_t)k * 3 / 4); /* most epochs are fixes */
+  /* the edge values, read through the fast paths */
+  dl_fixes fx;
+  dl_rejects rj;
+  dl_err e;
+  dl_fixes_init(&fx);
+  assert_int_equal(dl_read_nmea(p, NULL, &fx, &rj, &e), DL_OK);
+  double day = (double)dl_days_from_civil(2024, 6, 1) * 86400;
+  int seen = 0;
+  for (size_t i = 0; i < fx.n; i++) {
+    double s = fx.t[i] - day;
+    int kk = (int)s;
+    if (kk % 43 == 4) { /* 8 fraction digits of a second */
+      assert_true(fx.t[i] == day + kk + 0.12345678);
+      seen |= 1;
+    }
+    if (kk % 43 == 6) { /* 8 fraction digits of a minute */
+      assert_true(fx.lat[i] == -(39.0 + (54.0 * 1e8 + 12345678.0) / (60.0 * 1e8)));
+      assert_true(fx.lon[i] == -(116.0 + (23.0 * 1e8 + 87654321.0) / (60.0 * 1e8)));
+      seen |= 2;
+    }
+    if (kk % 43 == 8) { /* 8 + 8 digits of speed, no course */
+      assert_true(fx.speed[i] == (12345678.0 + 12345678.0 / 1e8) * (1852.0 / 3600.0));
+      assert_true(isnan(fx.course[i]));
+      seen |= 4;
+    }
+    if (kk % 43 == 10) { /* GGA without quality, satellites, HDOP */
+      assert_int_equal(fx.quality[i], -1);
+      assert_int_equal(fx.nsat[i], -1);
+      assert_true(isnan(fx.hdop[i]));
+      seen |= 8;
+    }
+  }
+  assert_int_equal(seen, 15);
+  dl_fixes_free(&fx);
+}
+
 /* ---- line reader ------------------------------------------------------ */
 
 typedef struct cut {
@@ -786,6 +885,7 @@ int main(void) {
       cmocka_unit_test(nmea_survives_binary_junk),
       cmocka_unit_test(nmea_fuzzy_cases_counts),
       cmocka_unit_test(nmea_fast_paths_match_reference),
+      cmocka_unit_test(nmea_avx2_layouts_match_reference),
       cmocka_unit_test(lines_mapped_and_read_cut_alike),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
