@@ -1,8 +1,9 @@
 /* test_match.c: the HMM matcher on small hand-built networks with exact
  * expectations: straight drives, breaks, stationary jitter, direction,
  * outliers, far-away fixes, identical results for 1 and 2 threads, parallel
- * one-way roads under AR(1) noise, a stop before a small one-way square, and
- * stops (long and short) before junctions. */
+ * one-way roads under AR(1) noise (driving, and standing with the
+ * receiver's speed), a stop before a small one-way square, and stops (long
+ * and short) before junctions. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -530,6 +531,46 @@ static void matcher_turn_cost_keeps_the_parallel_road_at_sigma_15(void **state) 
   dl_netbuf_free(&f.nb);
 }
 
+/* Share of fixes matched to the driven road of the two parallel one-way
+ * roads of matcher_turn_cost_keeps_the_parallel_road_at_sigma_15 at sigma
+ * 15 m over several seeds: 25 s at 10 m/s, a 50 s stand, 25 s on; with
+ * the receiver's speed (0 while standing) when speed is set. */
+static double stand_share(const dl_net *n, int road, int speed) {
+  run r;
+  run_alloc(&r, 100);
+  double ex[100], ey[100];
+  size_t ok = 0, all = 0;
+  for (uint64_t seed = 1; seed <= 20; seed++) {
+    ar1_noise(r.n, 15, seed + 100, ex, ey);
+    for (size_t i = 0; i < r.n; i++) {
+      double at = i < 25 ? 10.0 * (double)i : i < 75 ? 250.0 : 250.0 + 10.0 * (double)(i - 75);
+      r.t[i] = (double)i, r.x[i] = 25 + at + ex[i], r.y[i] = 10.0 * road + ey[i];
+      r.sp[i] = speed ? (i >= 25 && i < 75 ? 0.02 : 10.0) : NAN;
+    }
+    assert_int_equal(run_match(n, &r, NULL), DL_OK);
+    for (size_t i = 0; i < r.n; i++, all++) ok += fabs(r.o.my[i] - 10.0 * road) < 1e-6;
+  }
+  run_free(&r);
+  return (double)ok / (double)all;
+}
+
+static void matcher_standing_vehicle_keeps_its_road_at_sigma_15(void **state) {
+  (void)state;
+  static const double x[8] = {0, 400, 700, 1000, 0, 460, 640, 1000}, y[8] = {0, 0, 0, 0, 10, 10, 10, 10};
+  static const uint64_t ws[5] = {0, 4, 8, 10, 12};
+  static const int64_t wn[12] = {0, 1, 2, 3, 4, 5, 6, 7, 1, 5, 6, 2};
+  netfix f;
+  build_oneways(&f, 8, x, y, 4, ws, wn);
+  /* a stand is one observation of the mean of its fixes: no jitter steps
+   * for the transitions to misread, the whole stand's evidence at once
+   * (measured: 0.865 with the speed, 0.841 without) */
+  double with = 0.5 * (stand_share(f.n, 0, 1) + stand_share(f.n, 1, 1));
+  double without = 0.5 * (stand_share(f.n, 0, 0) + stand_share(f.n, 1, 0));
+  if (!(with >= without + 0.02)) print_message("%.3f with the receiver's speed, %.3f without\n", with, without);
+  assert_true(with >= without + 0.02);
+  dl_netbuf_free(&f.nb);
+}
+
 static void matcher_stop_before_a_corner_is_not_pulled_to_it(void **state) {
   (void)state;
   /* a one-way road east to (500,0), then north: the vehicle stops 6 m before
@@ -773,6 +814,7 @@ int main(void) {
       cmocka_unit_test(graph_turns_sum_deflections_along_the_path),
       cmocka_unit_test(matcher_estimates_error_correlation),
       cmocka_unit_test(matcher_turn_cost_keeps_the_parallel_road_at_sigma_15),
+      cmocka_unit_test(matcher_standing_vehicle_keeps_its_road_at_sigma_15),
       cmocka_unit_test(matcher_one_bad_fix_does_not_lock_onto_the_parallel_road),
       cmocka_unit_test(matcher_departure_from_a_stop_stays_before_the_junction),
       cmocka_unit_test(matcher_short_stop_stays_before_the_junction),
