@@ -11,7 +11,7 @@
 #include "match_internal.h"
 
 #define MAXK 16          /* hard cap on directed candidates per fix */
-#define OVERLAP 60       /* fixes of context on each side of a piece of a long trace */
+#define OVERLAP 240      /* fixes of context on each side of a piece of a long trace */
 #define OUTLIER_MPS 70.0 /* a jump faster than this to both neighbours is an outlier */
 #define STILL_MAX_S 10.0 /* keep an observation at least this often while still (unless standing) */
 #define STAND_MPS 0.3    /* reported speed below which the vehicle stands (Doppler speed is good to ~0.1 m/s) */
@@ -62,7 +62,7 @@ void dl_match_opts_default(dl_match_opts *o) {
   o->turn = 3;
   o->heading_kappa = 2;
   o->smooth_q = 0.3;
-  o->chunk = 1200;
+  o->chunk = 2400;
 }
 
 /* fix kinds decided per trace before matching */
