@@ -139,9 +139,10 @@ static void work_free(work *w) {
   memset(w, 0, sizeof *w);
 }
 
-static int work_init(work *w, const dl_net *n) {
+static int work_init(work *w, const dl_net *n, double turn) {
   memset(w, 0, sizeof *w);
   if (dl_mgraph_init(&w->g, n) || dl_net_query_init(&w->q, 64)) return DL_ENOMEM;
+  dl_mgraph_set_turn(&w->g, turn);
   return DL_OK;
 }
 
@@ -1533,7 +1534,7 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
 #pragma omp parallel num_threads(nth)
     {
       work w;
-      int ok = work_init(&w, n) == DL_OK;
+      int ok = work_init(&w, n, o->turn) == DL_OK;
 #pragma omp for schedule(dynamic, 1)
       for (size_t c = 0; c < nch; c++) {
         size_t r = ch[c].tr;

@@ -470,6 +470,46 @@ static void graph_turns_sum_deflections_along_the_path(void **state) {
   dl_netbuf_free(&f.nb);
 }
 
+static void graph_turn_choice_is_a_distribution_over_exits(void **state) {
+  (void)state;
+  netfix f;
+  build_loop(&f, 0);
+  const dl_net *n = f.n;
+  /* a corner whose only exit (U-turn aside) is the right angle costs
+   * nothing as a choice, its full deflection without the choice model */
+  uint32_t s_e = dl_net_seg_edge(n, seg_at(n, 750, 0), 0), e_n = DL_NET_NONE;
+  for (uint32_t e = 0; e < n->n_edges; e++)
+    if (n->edge_seg[e] == seg_at(n, 1000, 50) && n->edge_from[e] == n->edge_to[s_e]) e_n = e;
+  assert_true(e_n != DL_NET_NONE);
+  assert_true(fabs(dl_mgraph_choice(n, 3, s_e, e_n)) < 1e-9);
+  assert_true(fabs(dl_mgraph_choice(n, 0, s_e, e_n) - M_PI / 2) < 1e-9);
+  dl_netbuf_free(&f.nb);
+  /* two parallel one-way roads with links: at every junction the exits'
+   * probabilities exp(-tk * cost) sum to 1, and the straight road costs
+   * less than the link leaving it */
+  static const double x[8] = {0, 400, 700, 1000, 0, 460, 640, 1000}, y[8] = {0, 0, 0, 0, 10, 10, 10, 10};
+  static const uint64_t ws[5] = {0, 4, 8, 10, 12};
+  static const int64_t wn[12] = {0, 1, 2, 3, 4, 5, 6, 7, 1, 5, 6, 2};
+  build_oneways(&f, 8, x, y, 4, ws, wn);
+  n = f.n;
+  int checked = 0;
+  for (uint32_t a = 0; a < n->n_edges; a++) {
+    uint32_t u = n->edge_to[a];
+    double sum = 0;
+    int k = 0;
+    for (uint32_t b = n->node_edge[u]; b < n->node_edge[u + 1]; b++)
+      if (n->edge_seg[b] != n->edge_seg[a]) sum += exp(-3 * dl_mgraph_choice(n, 3, a, b)), k++;
+    if (k) assert_true(fabs(sum - 1) < 1e-9), checked++;
+    if (k == 2) {
+      uint32_t b0 = n->node_edge[u], b1 = b0 + 1;
+      double d0 = dl_mgraph_deflect(n, a, b0), d1 = dl_mgraph_deflect(n, a, b1);
+      assert_true((d0 < d1) == (dl_mgraph_choice(n, 3, a, b0) < dl_mgraph_choice(n, 3, a, b1)));
+    }
+  }
+  assert_true(checked >= 4);
+  dl_netbuf_free(&f.nb);
+}
+
 static void matcher_estimates_error_correlation(void **state) {
   (void)state;
   netfix f;
@@ -812,6 +852,7 @@ int main(void) {
       cmocka_unit_test(matcher_stop_before_small_loop_stays_put),
       cmocka_unit_test(matcher_stop_before_a_corner_is_not_pulled_to_it),
       cmocka_unit_test(graph_turns_sum_deflections_along_the_path),
+      cmocka_unit_test(graph_turn_choice_is_a_distribution_over_exits),
       cmocka_unit_test(matcher_estimates_error_correlation),
       cmocka_unit_test(matcher_turn_cost_keeps_the_parallel_road_at_sigma_15),
       cmocka_unit_test(matcher_standing_vehicle_keeps_its_road_at_sigma_15),
