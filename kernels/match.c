@@ -10,7 +10,9 @@
 
 #include "match_internal.h"
 
-#define MAXK 16          /* hard cap on directed candidates per fix */
+#define MAXK 24          /* hard cap on directed candidates per fix: the k nearest, then roads that continue
+                            the previous step's (a dense junction must not push out the road being driven) */
+#define KOPT_MAX 16      /* largest k option */
 #define OVERLAP 240      /* fixes of context on each side of a piece of a long trace */
 #define OUTLIER_MPS 70.0 /* a jump faster than this to both neighbours is an outlier */
 #define STILL_MAX_S 10.0 /* keep an observation at least this often while still (unless standing) */
@@ -1421,11 +1423,11 @@ static void prepare(const dl_match_opts *o, double sigma, const double *t, const
 int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t *tr_start, const double *t,
              const double *x, const double *y, const double *speed, const double *course, dl_match_out *out,
              dl_match_summary *sum, dl_err *e) {
-  if (!(o->k >= 1 && o->k <= MAXK) || !(o->radius_max > 0) || !(o->gap_s > 0) || !(o->jump_m > 0) ||
+  if (!(o->k >= 1 && o->k <= KOPT_MAX) || !(o->radius_max > 0) || !(o->gap_s > 0) || !(o->jump_m > 0) ||
       !(o->still_m >= 0) || !(o->sigma >= 0) || !(o->beta >= 0) || !(o->rho >= 0 && o->rho < 1) || !(o->turn >= 0) ||
       !(o->smooth_q > 0) || o->chunk < 100)
     return dl_errf(e, DL_EUSAGE, "match: option out of range (k 1..%d, radius, gap, jump, rho 0..1, turn >= 0, smooth_q > 0, chunk >= 100)",
-                   MAXK);
+                   KOPT_MAX);
   size_t N = tr_start[n_tr];
   for (size_t r = 0; r < n_tr; r++)
     for (size_t i = tr_start[r] + 1; i < tr_start[r + 1]; i++)
