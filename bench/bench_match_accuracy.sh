@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench_match_accuracy.sh: accuracy of `dustload match`: the independent generator (shared/checks/gen_traces.py,
 # fixes within 5 m of the true trajectory) at sigma 5 and 15 m over several seeds, dustload's own simulator
-# (interior and all fixes on the true segment) at sigma 5 and 15 m, and the real taxi traces (route length
+# at sigma 5 and 15 m, seeds 1-4 (interior and all fixes on the true segment, and all fixes within 5 m of the
+# true trajectory: bench_match_truth, built next to DUSTLOAD), and the real taxi traces (route length
 # coverage both ways, bench/match_accuracy.py).
 # usage: bench/bench_match_accuracy.sh DUSTLOAD [SHARED_DIR (default ../shared)] [SEEDS (default "1 2 3 4 5 6")]
 # Needs Debian's python3 with numpy and pyproj. Takes about a minute.
@@ -31,12 +32,17 @@ for sg in 5 15; do
   echo "$line mean $($PY -c "print(f'{$sum / $n:.2f}')") %"
 done
 
-echo "simulator (dustload simulate, 1 h on the central Beijing network): fixes on their true segment"
+SCORE=$(dirname "$DL")/bench_match_truth
+echo "simulator (dustload simulate, 1 h on the central Beijing network): fixes on their true segment, within 5 m"
 for sg in 5 15; do
-  for s in 1 2; do
+  for s in 1 2 3 4; do
     "$DL" simulate --network "$T/bj.net" --seed "$s" --hours 1 --sigma "$sg" -o "$T/sim" --force >/dev/null 2>&1
     "$DL" match --network "$T/bj.net" "$T/sim/gps.nmea" -o "$T/sim/m.csv" --force -q
-    echo "  sigma $sg m, seed $s: $($PY "$CK/match_score.py" truth "$T/sim/truth_points.csv" "$T/sim/m.csv" || true)"
+    if [ -x "$SCORE" ]; then
+      echo "  sigma $sg m, seed $s: $("$SCORE" "$T/bj.net" "$T/sim/truth_points.csv" "$T/sim/m.csv")"
+    else
+      echo "  sigma $sg m, seed $s: $($PY "$CK/match_score.py" truth "$T/sim/truth_points.csv" "$T/sim/m.csv" || true)"
+    fi
   done
 done
 

@@ -36,7 +36,7 @@ typedef struct dl_match_opts {
   double rho;         /* AR(1) coefficient per second of the GPS error; 0 = estimate per trace */
   double smooth_q;    /* along-route smoother acceleration noise, m^2/s^3 (default 0.3) */
   int threads;        /* OpenMP threads; 0 = the OpenMP default */
-  size_t chunk;       /* fixes per parallel piece of a long trace (default 1200; results do not depend on threads) */
+  size_t chunk;       /* fixes per parallel piece of a long trace (default 2400; results do not depend on threads) */
 } dl_match_opts;
 
 void dl_match_opts_default(dl_match_opts *o);

@@ -19,7 +19,9 @@ int dl_mgraph_init(dl_mgraph *g, const dl_net *n) {
   g->hnode = malloc(g->hcap * sizeof *g->hnode);
   g->hkey = malloc(g->hcap * sizeof *g->hkey);
   g->src = DL_NET_NONE;
-  if (!g->dist || !g->stamp || !g->pred || !g->first || !g->turn || !g->hnode || !g->hkey) {
+  g->tk = 0;
+  g->exits = malloc((n->n_edges ? n->n_edges : 1) * sizeof *g->exits);
+  if (!g->dist || !g->stamp || !g->pred || !g->first || !g->turn || !g->hnode || !g->hkey || !g->exits) {
     dl_mgraph_free(g);
     return DL_ENOMEM;
   }
@@ -29,6 +31,7 @@ int dl_mgraph_init(dl_mgraph *g, const dl_net *n) {
 void dl_mgraph_free(dl_mgraph *g) {
   if (!g) return;
   free(g->dist), free(g->stamp), free(g->pred), free(g->first), free(g->turn), free(g->hnode), free(g->hkey);
+  free(g->exits);
   memset(g, 0, sizeof *g);
 }
 
@@ -75,10 +78,38 @@ double dl_mgraph_deflect(const dl_net *n, uint32_t e1, uint32_t e2) {
   return d * (M_PI / 180.0);
 }
 
+double dl_mgraph_exits(const dl_net *n, double tk, uint32_t ein) {
+  if (!(tk > 0)) return 0;
+  uint32_t u = n->edge_to[ein];
+  double z = 0;
+  for (uint32_t f = n->node_edge[u]; f < n->node_edge[u + 1]; f++)
+    if (n->edge_seg[f] != n->edge_seg[ein]) z += exp(-tk * dl_mgraph_deflect(n, ein, f));
+  return z > 0 ? log(z) / tk : 0;
+}
+
+double dl_mgraph_choice(const dl_net *n, double tk, uint32_t ein, uint32_t e) {
+  return dl_mgraph_deflect(n, ein, e) + dl_mgraph_exits(n, tk, ein);
+}
+
+/* dl_mgraph_exits of ein with the graph's tk, computed once per edge */
+static double exits(const dl_mgraph *g, uint32_t ein) {
+  if (!(g->tk > 0)) return 0;
+  float v = g->exits[ein];
+  if (v != v) g->exits[ein] = v = (float)dl_mgraph_exits(g->net, g->tk, ein); /* NAN: not yet */
+  return v;
+}
+
+void dl_mgraph_set_turn(dl_mgraph *g, double tk) {
+  if (tk == g->tk) return;
+  g->tk = tk;
+  for (uint32_t e = 0; e < g->net->n_edges; e++) g->exits[e] = NAN;
+}
+
 double dl_mgraph_turns(const dl_mgraph *g, uint32_t ea, uint32_t v, uint32_t eb) {
   const dl_net *n = g->net;
-  if (v == g->src) return dl_mgraph_deflect(n, ea, eb);
-  return dl_mgraph_deflect(n, ea, g->first[v]) + g->turn[v] + dl_mgraph_deflect(n, g->pred[v], eb);
+  if (v == g->src) return dl_mgraph_deflect(n, ea, eb) + exits(g, ea);
+  return dl_mgraph_deflect(n, ea, g->first[v]) + exits(g, ea) + g->turn[v] + dl_mgraph_deflect(n, g->pred[v], eb) +
+         exits(g, g->pred[v]);
 }
 
 void dl_mgraph_run(dl_mgraph *g, uint32_t src, double lim) {
@@ -103,6 +134,8 @@ void dl_mgraph_run(dl_mgraph *g, uint32_t src, double lim) {
     hpop(g, &k, &u);
     if (k > g->dist[u]) continue; /* stale entry */
     g->settled++;
+    uint32_t pe = g->pred[u];
+    double lse = pe == DL_NET_NONE ? 0 : exits(g, pe);
     for (uint32_t e = n->node_edge[u]; e < n->node_edge[u + 1]; e++) {
       uint32_t v = n->edge_to[e];
       double d = k + n->edge_len[e];
@@ -110,9 +143,8 @@ void dl_mgraph_run(dl_mgraph *g, uint32_t src, double lim) {
       if (g->stamp[v] == g->cur && g->dist[v] <= d) continue;
       g->stamp[v] = g->cur, g->dist[v] = d, g->pred[v] = e;
       /* u is settled: its tree path (and turn sum) is final */
-      uint32_t pe = g->pred[u];
       g->first[v] = pe == DL_NET_NONE ? e : g->first[u];
-      g->turn[v] = pe == DL_NET_NONE ? 0.0f : g->turn[u] + (float)dl_mgraph_deflect(n, pe, e);
+      g->turn[v] = pe == DL_NET_NONE ? 0.0f : g->turn[u] + (float)(dl_mgraph_deflect(n, pe, e) + lse);
       if (g->hn < g->hcap) hpush(g, d, v);
     }
   }
