@@ -1184,14 +1184,25 @@ static int t1_build(t1_layout *L, int rmc, uint64_t comma, uint64_t dot, uint64_
   return 1;
 }
 
-/* Degrees from "ddmm" and the minutes' fraction f of k digits, as
- * parse_coord computes them. */
-static inline double t1_deg(uint64_t i, uint64_t f, unsigned k, int neg) {
-  uint32_t d = (uint32_t)i / 100, m = (uint32_t)i - d * 100;
-  /* < 10^8: converted as signed, one instruction */
-  double x = (double)(int32_t)d +
-             ((double)(int32_t)m * pow10_tab[k] + (double)(int64_t)f) / (60.0 * pow10_tab[k]);
-  return neg ? -x : x;
+#define T1_AVX2_FN __attribute__((target("avx2,bmi")))
+
+/* Latitude and longitude (low, high lane) from slots 4-7 (vs1: "ddmm" and
+ * the minutes' fraction of k1 digits, "dddmm" and that of k2), each as
+ * parse_coord computes it: the same IEEE operations, two lanes at a time
+ * (one division for both). neg: sign bits to flip (S, W). */
+T1_AVX2_FN static inline __m128d t1_deg2(__m256i vs1, unsigned k1, unsigned k2, __m128d neg) {
+  /* integer parts < 10^8: /100 as a multiply by ceil(2^32 / 100), exact there */
+  __m256i d = _mm256_srli_epi64(_mm256_mul_epu32(vs1, _mm256_set1_epi64x(42949673)), 32);
+  __m256i m = _mm256_sub_epi64(vs1, _mm256_mul_epu32(d, _mm256_set1_epi64x(100)));
+  /* 32-bit lanes: d, m, f, 0 of latitude, then of longitude */
+  __m256i x = _mm256_blend_epi32(_mm256_or_si256(d, _mm256_slli_epi64(m, 32)), vs1, 0x44);
+  x = _mm256_permutevar8x32_epi32(x, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+  __m256d dm = _mm256_cvtepi32_pd(_mm256_castsi256_si128(x)); /* < 10^8: exact */
+  __m128d f = _mm_cvtepi32_pd(_mm256_extracti128_si256(x, 1));
+  __m128d p = _mm_set_pd(pow10_tab[k2], pow10_tab[k1]);
+  __m128d num = _mm_add_pd(_mm_mul_pd(_mm256_extractf128_pd(dm, 1), p), f);
+  __m128d r = _mm_add_pd(_mm256_castpd256_pd128(dm), _mm_div_pd(num, _mm_mul_pd(_mm_set1_pd(60.0), p)));
+  return _mm_xor_pd(r, neg);
 }
 
 /* f / 10^k for every f of k <= 3 digits, as the division gives it (the
@@ -1223,8 +1234,6 @@ static inline double t1_dec_value(uint64_t i, uint64_t f, unsigned k) {
   return (double)(int64_t)i + fr;
 }
 
-#define T1_AVX2_FN __attribute__((target("avx2,bmi")))
-
 /* "$ttRMC," (1) or "$ttGGA," (0) from any talker but 'P...', else -1. */
 static inline int t1_prefix(state *st, const char *p, uint64_t w) {
   uint64_t pre = w & 0x00FFFFFFFFFFFFFFULL;
@@ -1238,6 +1247,13 @@ static inline int t1_prefix(state *st, const char *p, uint64_t w) {
   return rmc;
 }
 
+/* Byte x as two upper-case hex digits, first in the low byte. */
+#define T1_HC(n) ((n) < 10 ? '0' + (n) : 'A' - 10 + (n))
+#define T1_HX(x) (uint16_t)(T1_HC((x) >> 4) | T1_HC((x) & 15) << 8),
+static const uint16_t t1_hex[256] = {T1_D100(T1_HX, 0) T1_D100(T1_HX, 100) T1_D10(T1_HX, 200)
+    T1_D10(T1_HX, 210) T1_D10(T1_HX, 220) T1_D10(T1_HX, 230) T1_D10(T1_HX, 240)
+    T1_HX(250) T1_HX(251) T1_HX(252) T1_HX(253) T1_HX(254) T1_HX(255)};
+
 /* The '*' at b + j ends a plain line: "*hh" then CR LF or LF; the byte
  * after the line or NULL. a: XOR of the bytes from '$' (excluded) to '*'. */
 static inline const char *t1_end(const char *b, unsigned j, uint64_t a) {
@@ -1245,14 +1261,11 @@ static inline const char *t1_end(const char *b, unsigned j, uint64_t a) {
   a ^= a >> 32;
   a ^= a >> 16;
   a ^= a >> 8;
-  /* "*hh" expected, upper-case hex (line_fast reads the rest): a nibble
-   * of 10 or more carries into bit 4 when 6 is added, and then gets 7 more */
-  uint64_t x = (a >> 4 & 15) | (a & 15) << 8;
-  uint64_t want = '*' | (x + 0x3030 + ((x + 0x0606) >> 4 & 0x0101) * 7) << 8;
+  /* "*hh" expected, upper-case hex (line_fast reads the rest) */
+  uint64_t want = '*' | (uint64_t)t1_hex[a & 0xFF] << 8;
   uint64_t w = load8(star);
-  if ((w & 0xFFFFFF) != want) return NULL;
-  w >>= 24;
-  return (w & 0xFF) == '\n' ? star + 4 : (w & 0xFFFF) == ('\r' | '\n' << 8) ? star + 5 : NULL;
+  if ((w & 0xFFFFFFFFFFULL) == (want | (uint64_t)('\r' | '\n' << 8) << 24)) return star + 5;
+  return (w & 0xFFFFFFFF) == (want | (uint64_t)'\n' << 24) ? star + 4 : NULL;
 }
 
 /* The layout of these bitmaps: seen before, or worked out once; NULL when
@@ -1300,8 +1313,10 @@ t1_finish(state *st, const t1_layout *L, int rmc, const char *b, unsigned j, uin
     lon = st->t1_lon;
   } else {
     if ((hl != 'N' && hl != 'S') || (ho != 'E' && ho != 'W')) return NULL;
-    lat = t1_deg(val[4], val[5], L->k[1], hl == 'S');
-    lon = t1_deg(val[6], val[7], L->k[2], ho == 'W');
+    __m128d neg = _mm_castsi128_pd(_mm_set_epi64x(ho == 'W' ? INT64_MIN : 0, hl == 'S' ? INT64_MIN : 0));
+    __m128d ll = t1_deg2(vs1, L->k[1], L->k[2], neg);
+    lat = _mm_cvtsd_f64(ll);
+    lon = _mm_cvtsd_f64(_mm_unpackhi_pd(ll, ll));
     _mm256_storeu_si256((__m256i *)(void *)st->t1_cv, vs1);
     st->t1_ck = ck;
     st->t1_lat = lat;
@@ -1351,11 +1366,11 @@ T1_AVX2_FN __attribute__((always_inline)) static inline const char *line_t1(stat
   const char *b = p + 7;
   __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)b);
   __m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(b + 32));
-  const __m256i cs = _mm256_set1_epi8('*'), cd = _mm256_set1_epi8('$'), cn = _mm256_set1_epi8('\n');
-  __m256i s0 = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v0, cs), _mm256_cmpeq_epi8(v0, cd)),
-                               _mm256_cmpeq_epi8(v0, cn));
-  __m256i s1 = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v1, cs), _mm256_cmpeq_epi8(v1, cd)),
-                               _mm256_cmpeq_epi8(v1, cn));
+  /* stops: bytes up to '*' (0x2A), which takes in '$' and '\n'; a line
+   * whose first stop is not its '*' is left to line_fast */
+  const __m256i cs = _mm256_set1_epi8('*');
+  __m256i s0 = _mm256_cmpeq_epi8(_mm256_min_epu8(v0, cs), v0);
+  __m256i s1 = _mm256_cmpeq_epi8(_mm256_min_epu8(v1, cs), v1);
   uint64_t stop = (uint32_t)_mm256_movemask_epi8(s0) | (uint64_t)(uint32_t)_mm256_movemask_epi8(s1) << 32;
   if (!stop) return NULL;
   unsigned j = (unsigned)__builtin_ctzll(stop); /* the '*', if this line is plain */
