@@ -183,15 +183,18 @@ typedef struct epoch {
 } epoch;
 
 /* A field layout of RMC or GGA lines for the AVX2 tier (see line_t1):
- * the body's comma and dot bitmaps it stands for, the digits it needs, and
- * the byte shuffles that gather each numeric field's digits right-aligned
- * into one of 12 eight-byte slots. */
+ * the body's comma and dot bitmaps it stands for, and the byte shuffles
+ * that gather each numeric field's digits right-aligned into one of 12
+ * eight-byte slots (every byte of those fields but the dots: line_t1 checks
+ * they are digits). */
 typedef struct t1_layout {
-  uint64_t comma, dot, need; /* comma UINT64_MAX: unused (no line has bit 63) */
-  uint8_t bad;               /* these bitmaps are not a plain layout */
+  uint64_t comma, dot; /* comma UINT64_MAX: unused (no line has bit 63) */
+  uint8_t bad;         /* these bitmaps are not a plain layout */
   uint8_t pstat, plat, plon, pdate, pmode; /* body offsets; pmode 0: no mode field */
   uint8_t k[5];     /* fraction digits: time, lat, lon, and the two decimals */
   uint8_t empty;    /* RMC: 1 speed, 2 course empty; GGA: 1 quality, 2 satellites, 4 HDOP */
+  uint16_t foff[2]; /* the decimals in slots 8-9, 10-11: where t1_fr holds their
+                     * fractions (T1_FR_DIV: divide) */
   uint8_t ctl[3][4][32]; /* slot vector, source lane: pshufb control */
 } t1_layout;
 #define T1_WAYS 16 /* layouts kept per sentence type */
@@ -1113,7 +1116,6 @@ static int t1_dec(t1_layout *L, uint64_t num, uint64_t dot, unsigned s, unsigned
   t1_slot(L, slot, s, *a);
   if (kk) t1_slot(L, slot + 1, d + 1, kk);
   *k = (uint8_t)kk;
-  L->need |= m & ~dot;
   return 1;
 }
 
@@ -1127,8 +1129,8 @@ static int t1_build(t1_layout *L, int rmc, uint64_t comma, uint64_t dot, uint64_
   for (uint64_t cm = comma; cm && nc < 12; cm &= cm - 1) c[nc++] = (unsigned)__builtin_ctzll(cm);
   if (nc < (rmc ? 9 : 8)) return 0;
   memset(L->ctl, 0x80, sizeof L->ctl);
-  L->need = 0;
   L->empty = 0;
+  L->k[3] = L->k[4] = 0;
   L->pmode = 0;
   /* hhmmss[.f] */
   unsigned e = c[0];
@@ -1137,7 +1139,6 @@ static int t1_build(t1_layout *L, int rmc, uint64_t comma, uint64_t dot, uint64_
   for (int i = 0; i < 3; i++) t1_slot(L, i, 2u * (unsigned)i, 2);
   L->k[0] = (uint8_t)(e > 7 ? e - 7 : 0);
   t1_slot(L, 3, 7, L->k[0]);
-  L->need |= m & ~dot;
   int f = 0;
   if (rmc) { /* one status byte */
     if (c[1] != c[0] + 2) return 0;
@@ -1175,7 +1176,6 @@ static int t1_build(t1_layout *L, int rmc, uint64_t comma, uint64_t dot, uint64_
       }
       if (ce - s > 8 || (num & m) != m || (dot & m)) return 0;
       t1_slot(L, 8 + i, s, ce - s);
-      L->need |= m;
     }
     unsigned s = c[6] + 1;
     if (s == c[7]) L->empty |= 4;
@@ -1215,22 +1215,26 @@ T1_AVX2_FN static inline __m128d t1_deg2(__m256i vs1, unsigned k1, unsigned k2, 
 #define T1_F1(x) (double)(x) / 10.0,
 #define T1_F2(x) (double)(x) / 100.0,
 #define T1_F3(x) (double)(x) / 1000.0,
-static const double t1_frac1[10] = {T1_D10(T1_F1, 0)};
-static const double t1_frac2[100] = {T1_D100(T1_F2, 0)};
-static const double t1_frac3[1000] = {
+/* t1_fr: NaN (an empty field: 0 + NaN), 0 (no fraction digits), then the
+ * tables for 1, 2 and 3 digits, at these offsets. */
+enum { T1_FR_EMPTY = 0, T1_FR_K0 = 1, T1_FR_K1 = 2, T1_FR_K2 = 12, T1_FR_K3 = 112, T1_FR_DIV = 0xFFFF };
+static const double t1_fr[1112] = {
+    NAN, 0.0, T1_D10(T1_F1, 0) T1_D100(T1_F2, 0)
     T1_D100(T1_F3, 0) T1_D100(T1_F3, 100) T1_D100(T1_F3, 200) T1_D100(T1_F3, 300) T1_D100(T1_F3, 400)
     T1_D100(T1_F3, 500) T1_D100(T1_F3, 600) T1_D100(T1_F3, 700) T1_D100(T1_F3, 800) T1_D100(T1_F3, 900)};
 
-/* As fast_num's value. */
-static inline double t1_dec_value(uint64_t i, uint64_t f, unsigned k) {
-  double fr;
-  switch (k) {
-    case 0: fr = 0.0; break;
-    case 1: fr = t1_frac1[f]; break;
-    case 2: fr = t1_frac2[f]; break;
-    case 3: fr = t1_frac3[f]; break;
-    default: fr = (double)(int64_t)f / pow10_tab[k]; break;
-  }
+/* Where t1_fr holds the fraction of a decimal field with k fraction digits
+ * (empty: the field is). */
+static uint16_t t1_fr_offset(int empty, unsigned k) {
+  static const uint16_t off[4] = {T1_FR_K0, T1_FR_K1, T1_FR_K2, T1_FR_K3};
+  return empty ? T1_FR_EMPTY : k <= 3 ? off[k] : T1_FR_DIV;
+}
+
+/* As fast_num's value of the decimal in slots i (integer part) and f (its
+ * fraction); d: 0 for slots 8-9, 1 for 10-11. NaN when empty. */
+static inline double t1_dec_value(const t1_layout *L, int d, uint64_t i, uint64_t f) {
+  unsigned o = L->foff[d];
+  double fr = o != T1_FR_DIV ? t1_fr[o + f] : (double)(int64_t)f / pow10_tab[L->k[3 + d]];
   return (double)(int64_t)i + fr;
 }
 
@@ -1268,18 +1272,37 @@ static inline const char *t1_end(const char *b, unsigned j, uint64_t a) {
   return (w & 0xFFFFFFFF) == (want | (uint64_t)'\n' << 24) ? star + 4 : NULL;
 }
 
-/* The layout of these bitmaps: seen before, or worked out once; NULL when
- * the line is not plain. */
-static inline const t1_layout *t1_layout_of(state *st, int rmc, uint64_t comma, uint64_t dot,
-                                            uint64_t num) {
+/* Bytes [0, 64) of b that are digits or '.', as a bitmap cut by cut: only
+ * needed when a layout is worked out. */
+T1_AVX2_FN __attribute__((noinline)) static uint64_t t1_num(const char *b, uint64_t cut) {
+  const __m256i c0 = _mm256_set1_epi8('0'), c9 = _mm256_set1_epi8(9), cp = _mm256_set1_epi8('.');
+  uint64_t num = 0;
+  for (int h = 0; h < 2; h++) {
+    __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(b + 32 * h));
+    __m256i d = _mm256_sub_epi8(v, c0);
+    __m256i n = _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_min_epu8(d, c9), d), _mm256_cmpeq_epi8(v, cp));
+    num |= (uint64_t)(uint32_t)_mm256_movemask_epi8(n) << 32 * h;
+  }
+  return num & cut;
+}
+
+/* The layout of these bitmaps (b: the body they are of, cut at the '*'):
+ * seen before, or worked out once; NULL when the line is not plain. The
+ * digits the layout needs are checked by the caller. */
+T1_AVX2_FN static inline const t1_layout *t1_layout_of(state *st, int rmc, uint64_t comma, uint64_t dot,
+                                                       const char *b, uint64_t cut) {
   uint64_t h = (comma ^ dot * 0x9E3779B97F4A7C15ULL) * 0xD6E8FEB86659FD93ULL;
   t1_layout *L = &st->lay[(unsigned)rmc * T1_WAYS + (h >> 60)];
   if (L->comma != comma || L->dot != dot) {
     L->comma = comma;
     L->dot = dot;
-    L->bad = !t1_build(L, rmc, comma, dot, num);
+    L->bad = !t1_build(L, rmc, comma, dot, t1_num(b, cut));
+    if (!L->bad) { /* where the decimals' fractions are */
+      L->foff[0] = t1_fr_offset(!rmc || (L->empty & 1), L->k[3]);
+      L->foff[1] = t1_fr_offset(L->empty & (rmc ? 2 : 4), L->k[4]);
+    }
   }
-  return L->bad || (num & L->need) != L->need ? NULL : L;
+  return L->bad ? NULL : L;
 }
 
 /* Reads the fields from the slot values val (vs0, vs1: slots 0-3, 4-7)
@@ -1287,8 +1310,7 @@ static inline const t1_layout *t1_layout_of(state *st, int rmc, uint64_t comma, 
  * value is out of range (then NULL, and nothing read into the epoch; the
  * slot-to-value memos may have been updated, which is harmless). */
 T1_AVX2_FN __attribute__((always_inline)) static inline const char *
-t1_finish(state *st, const t1_layout *L, int rmc, const char *b, unsigned j, uint64_t num,
-          uint64_t dot, const uint64_t *val, __m256i vs0, __m256i vs1, const char *next,
+t1_finish(state *st, const t1_layout *L, int rmc, const char *b, unsigned j, const uint64_t *val, __m256i vs0, __m256i vs1, const char *next,
           uint64_t *lineno) {
   /* time and position: an epoch's GGA repeats its RMC's, reuse them */
   int64_t tod;
@@ -1330,8 +1352,7 @@ t1_finish(state *st, const t1_layout *L, int rmc, const char *b, unsigned j, uin
     if (dw == st->date_txt) {
       day = st->date_day;
     } else {
-      uint64_t dm = span(L->pdate, L->pdate + 6u);
-      if ((num & dm) != dm || (dot & dm)) return NULL;
+      if (lead_digits(dw) < 6) return NULL;
       uint32_t v = digits_value(dw, 6);
       unsigned dd = v / 10000, mo = v / 100 % 100, yy = v % 100;
       if (!(dd >= 1 && dd <= 31 && mo >= 1 && mo <= 12)) return NULL;
@@ -1340,14 +1361,13 @@ t1_finish(state *st, const t1_layout *L, int rmc, const char *b, unsigned j, uin
       st->date_day = day;
     }
     char mode = L->pmode && L->pmode < j && b[L->pmode] != ',' ? b[L->pmode] : 0;
-    double spd = L->empty & 1 ? NAN : t1_dec_value(val[8], val[9], L->k[3]);
-    double crs = L->empty & 2 ? NAN : t1_dec_value(val[10], val[11], L->k[4]);
+    double spd = t1_dec_value(L, 0, val[8], val[9]), crs = t1_dec_value(L, 1, val[10], val[11]);
     line = ++*lineno;
     rmc_apply(st, line, tod, day, b[L->pstat], mode, 1, lat, lon, spd, crs);
   } else {
     /* time,lat,H,lon,H,quality,satellites,hdop,... */
     int q = L->empty & 1 ? -1 : (int)val[8], ns = L->empty & 2 ? -1 : (int)val[9];
-    double hdop = L->empty & 4 ? NAN : t1_dec_value(val[10], val[11], L->k[4]);
+    double hdop = t1_dec_value(L, 1, val[10], val[11]);
     line = ++*lineno;
     gga_apply(st, line, tod, 1, 1, lat, lon, q, ns, hdop);
   }
@@ -1384,36 +1404,37 @@ T1_AVX2_FN __attribute__((always_inline)) static inline const char *line_t1(stat
   if (!next) return NULL;
   /* field bitmaps, cut at the '*' */
   const __m256i cc = _mm256_set1_epi8(','), cp = _mm256_set1_epi8('.');
-  const __m256i c0 = _mm256_set1_epi8('0'), c9 = _mm256_set1_epi8(9);
+  const __m256i c0 = _mm256_set1_epi8('0');
   __m256i d0 = _mm256_sub_epi8(v0, c0), d1 = _mm256_sub_epi8(v1, c0);
-  __m256i n0 = _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_min_epu8(d0, c9), d0), _mm256_cmpeq_epi8(v0, cp));
-  __m256i n1 = _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_min_epu8(d1, c9), d1), _mm256_cmpeq_epi8(v1, cp));
   uint64_t cut = (1ULL << j) - 1;
   uint64_t comma = ((uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, cc)) |
                     (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, cc)) << 32) & cut;
   uint64_t dot = ((uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, cp)) |
                   (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, cp)) << 32) & cut;
-  uint64_t num = ((uint32_t)_mm256_movemask_epi8(n0) | (uint64_t)(uint32_t)_mm256_movemask_epi8(n1) << 32) & cut;
-  const t1_layout *L = t1_layout_of(st, rmc, comma, dot, num);
+  const t1_layout *L = t1_layout_of(st, rmc, comma, dot, b, cut);
   if (!L) return NULL;
-  /* gather every field's digits into its slot, then 8 digits to a number
-   * per slot: pairs (x10 + y), quads (x100 + y), halves (x10000 + y) */
+  /* gather every field's digits into its slot (all the layout needs: a
+   * byte that is not a digit there is 10 or more after the '0' taken off,
+   * and the line is left to line_fast), then 8 digits to a number per
+   * slot: pairs (x10 + y), quads (x100 + y), halves (x10000 + y) */
   __m256i s[4] = {_mm256_permute2x128_si256(d0, d0, 0x00), _mm256_permute2x128_si256(d0, d0, 0x11),
                   _mm256_permute2x128_si256(d1, d1, 0x00), _mm256_permute2x128_si256(d1, d1, 0x11)};
   const __m256i w10 = _mm256_set1_epi16(0x010A), w100 = _mm256_set1_epi32(0x00010064);
   const __m256i w1e4 = _mm256_set1_epi64x(10000);
   uint64_t val[12];
-  __m256i vs[3];
+  __m256i vs[3], over = _mm256_setzero_si256();
   for (int k = 0; k < 3; k++) {
     /* slots 0-3 (the time, at most 15 bytes) come from the first 16 */
     __m256i g = _mm256_shuffle_epi8(s[0], _mm256_loadu_si256((const __m256i *)(const void *)L->ctl[k][0]));
     for (int l = 1; l < (k ? 4 : 1); l++)
       g = _mm256_or_si256(g, _mm256_shuffle_epi8(s[l], _mm256_loadu_si256((const __m256i *)(const void *)L->ctl[k][l])));
+    over = _mm256_or_si256(over, _mm256_subs_epu8(g, _mm256_set1_epi8(9)));
     __m256i q4 = _mm256_madd_epi16(_mm256_maddubs_epi16(g, w10), w100);
     vs[k] = _mm256_add_epi64(_mm256_mul_epu32(q4, w1e4), _mm256_srli_epi64(q4, 32));
     _mm256_storeu_si256((__m256i *)(void *)(val + 4 * k), vs[k]);
   }
-  return t1_finish(st, L, rmc, b, j, num, dot, val, vs[0], vs[1], next, lineno);
+  if (!_mm256_testz_si256(over, over)) return NULL;
+  return t1_finish(st, L, rmc, b, j, val, vs[0], vs[1], next, lineno);
 }
 
 /* lines_swar with the AVX2 scan, and RMC/GGA lines through line_t1 first. */
