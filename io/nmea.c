@@ -171,13 +171,14 @@ static int parse_coord(cur *c, double *deg, int is_lat) {
  * All sentences carrying the same time of day (hhmmss.ss) form one epoch;
  * sentences without a time (VTG, GSA) join the epoch in progress. */
 enum { SRC_RMC = 1, SRC_GGA = 2, SRC_GNS = 4, SRC_GLL = 8, SRC_ZDA = 16, SRC_VTG = 32 };
+enum { EP_POS = 1, EP_VALID = 2, EP_INVALID = 4 };
 
 typedef struct epoch {
   int active;
   int64_t tod;   /* ns of the day */
   uint64_t line; /* line of the sentence that started the epoch */
   unsigned src;  /* SRC_* seen */
-  int have_pos, invalid, valid;
+  unsigned got; /* EP_*: a position, a sentence saying valid, one saying not */
   double lat, lon, speed, course, hdop, gsa_hdop, vtg_speed, vtg_course;
   int quality, nsat, gsa_nsat;
 } epoch;
@@ -232,7 +233,7 @@ static void epoch_start(state *st, int64_t tod, uint64_t line) {
   ep->tod = tod;
   ep->line = line;
   ep->src = 0;
-  ep->have_pos = ep->invalid = ep->valid = 0;
+  ep->got = 0;
   ep->lat = ep->lon = ep->speed = ep->course = ep->hdop = NAN;
   ep->gsa_hdop = ep->vtg_speed = ep->vtg_course = NAN;
   ep->quality = ep->nsat = -1;
@@ -244,7 +245,7 @@ static void epoch_flush(state *st) {
   epoch *ep = &st->ep;
   if (!ep->active) return;
   ep->active = 0;
-  if (!ep->have_pos || (ep->invalid && !ep->valid)) {
+  if (!(ep->got & EP_POS) || (ep->got & (EP_VALID | EP_INVALID)) == EP_INVALID) {
     dl_reject(st->rej, DL_REJ_NO_FIX, ep->line);
     return;
   }
@@ -291,8 +292,8 @@ static void epoch_flush(state *st) {
 static inline void timed(state *st, int64_t tod, uint64_t line) {
   if (st->ep.active && st->ep.tod == tod) return;
   epoch_flush(st);
-  if (st->day != INT64_MIN && st->last_tod >= 0 && tod < st->last_tod - NS_PER_DAY / 2)
-    st->day++;
+  /* last_tod -1 (none) never passes the first test: tod >= 0 */
+  if (tod < st->last_tod - NS_PER_DAY / 2 && st->day != INT64_MIN) st->day++;
   st->last_tod = tod;
   epoch_start(st, tod, line);
 }
@@ -300,7 +301,7 @@ static inline void timed(state *st, int64_t tod, uint64_t line) {
 static int set_pos(epoch *ep, double lat, double lon) {
   ep->lat = lat;
   ep->lon = lon;
-  ep->have_pos = 1;
+  ep->got |= EP_POS;
   return 0;
 }
 
@@ -320,12 +321,12 @@ static inline void rmc_apply(state *st, uint64_t line, int64_t tod, int64_t day,
   if (status == 'A' && mode != 'N') {
     if (have_pos) {
       set_pos(ep, lat, lon);
-      ep->valid = 1;
+      ep->got |= EP_VALID;
     }
     if (isfinite(spd)) ep->speed = spd * KNOT_MPS;
     if (isfinite(crs)) ep->course = crs;
   } else {
-    ep->invalid = 1;
+    ep->got |= EP_INVALID;
   }
 }
 
@@ -378,9 +379,9 @@ static inline void gga_apply(state *st, uint64_t line, int64_t tod, int rl, int 
   ep->src |= SRC_GGA;
   if (q > 0 && rl > 0 && ro > 0) {
     set_pos(ep, lat, lon);
-    ep->valid = 1;
+    ep->got |= EP_VALID;
   } else if (q == 0 || rl == 0) {
-    ep->invalid = 1;
+    ep->got |= EP_INVALID;
   }
   if (q >= 0) ep->quality = q > 127 ? 127 : q;
   if (ns >= 0) ep->nsat = ns;
@@ -448,10 +449,10 @@ static int do_gns(state *st, cur *c, uint64_t line) {
   ep->src |= SRC_GNS;
   if (fix && rl > 0 && ro > 0) {
     set_pos(ep, lat, lon);
-    ep->valid = 1;
+    ep->got |= EP_VALID;
     if (ep->quality < 0) ep->quality = q;
   } else {
-    ep->invalid = 1;
+    ep->got |= EP_INVALID;
   }
   if (ns >= 0 && ep->nsat < 0) ep->nsat = ns;
   if (isfinite(hdop) && !isfinite(ep->hdop)) ep->hdop = hdop;
@@ -478,10 +479,10 @@ static int do_gll(state *st, cur *c, uint64_t line) {
   epoch *ep = &st->ep;
   ep->src |= SRC_GLL;
   if (se - ss == 1 && *ss == 'A' && mode != 'N' && rl > 0 && ro > 0) {
-    if (!ep->have_pos) set_pos(ep, lat, lon);
-    ep->valid = 1;
+    if (!(ep->got & EP_POS)) set_pos(ep, lat, lon);
+    ep->got |= EP_VALID;
   } else {
-    ep->invalid = 1;
+    ep->got |= EP_INVALID;
   }
   return 0;
 }
@@ -1238,6 +1239,14 @@ static inline double t1_dec_value(const t1_layout *L, int d, uint64_t i, uint64_
   return (double)(int64_t)i + fr;
 }
 
+/* 64 bytes 0xff then 64 zeros: from keep_tab64 + 64 - j, a mask of the
+ * first j bytes (j <= 64); from + 96 - j, of those after the first 32. */
+static const unsigned char keep_tab64[128] = {
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
 /* "$ttRMC," (1) or "$ttGGA," (0) from any talker but 'P...', else -1. */
 static inline int t1_prefix(state *st, const char *p, uint64_t w) {
   uint64_t pre = w & 0x00FFFFFFFFFFFFFFULL;
@@ -1326,8 +1335,9 @@ t1_finish(state *st, const t1_layout *L, int rmc, const char *b, unsigned j, con
     st->t1_tod = tod;
   }
   char hl = b[L->plat], ho = b[L->plon];
-  uint32_t ck = L->k[1] | (uint32_t)L->k[2] << 8 | (uint32_t)(unsigned char)hl << 16 |
-                (uint32_t)(unsigned char)ho << 24;
+  uint16_t k12; /* k[1], k[2] */
+  memcpy(&k12, &L->k[1], 2);
+  uint32_t ck = k12 | (uint32_t)(unsigned char)hl << 16 | (uint32_t)(unsigned char)ho << 24;
   double lat, lon;
   __m256i cv = _mm256_loadu_si256((const __m256i *)(const void *)st->t1_cv);
   if (ck == st->t1_ck && _mm256_movemask_epi8(_mm256_cmpeq_epi64(vs1, cv)) == -1) {
@@ -1395,8 +1405,8 @@ T1_AVX2_FN __attribute__((always_inline)) static inline const char *line_t1(stat
   if (!stop) return NULL;
   unsigned j = (unsigned)__builtin_ctzll(stop); /* the '*', if this line is plain */
   /* checksum: body bytes before the '*', then "ttXXX," */
-  __m256i k0 = _mm256_loadu_si256((const __m256i *)(const void *)(keep_tab32 + 32 - (j < 32 ? j : 32)));
-  __m256i k1 = _mm256_loadu_si256((const __m256i *)(const void *)(keep_tab32 + 32 - (j > 32 ? j - 32 : 0)));
+  __m256i k0 = _mm256_loadu_si256((const __m256i *)(const void *)(keep_tab64 + 64 - j));
+  __m256i k1 = _mm256_loadu_si256((const __m256i *)(const void *)(keep_tab64 + 96 - j));
   __m256i x = _mm256_xor_si256(_mm256_and_si256(v0, k0), _mm256_and_si256(v1, k1));
   __m128i a2 = _mm_xor_si128(_mm256_castsi256_si128(x), _mm256_extracti128_si256(x, 1));
   a2 = _mm_xor_si128(a2, _mm_srli_si128(a2, 8));
