@@ -1182,10 +1182,16 @@ static int t1_build(t1_layout *L, int rmc, uint64_t comma, uint64_t dot, uint64_
     if (s == c[7]) L->empty |= 4;
     else if (!t1_dec(L, num, dot, s, c[7], 10, &L->k[4], &a)) return 0;
   }
-  return 1;
+  /* the bytes line_t1 gathers slots 4-7 and 8-11 from: coordinates end
+   * before byte 48 but with the longest fields, and what follows them
+   * starts at byte 17 or later */
+  static const uint8_t none[32] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+                                   0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+                                   0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80};
+  return !memcmp(L->ctl[1][3], none, 32) && !memcmp(L->ctl[2][0], none, 32);
 }
 
-#define T1_AVX2_FN __attribute__((target("avx2,bmi")))
+#define T1_AVX2_FN __attribute__((target("avx2,bmi,sse4.2")))
 
 /* Latitude and longitude (low, high lane) from slots 4-7 (vs1: "ddmm" and
  * the minutes' fraction of k1 digits, "dddmm" and that of k2), each as
@@ -1300,8 +1306,8 @@ T1_AVX2_FN __attribute__((noinline)) static uint64_t t1_num(const char *b, uint6
  * digits the layout needs are checked by the caller. */
 T1_AVX2_FN static inline const t1_layout *t1_layout_of(state *st, int rmc, uint64_t comma, uint64_t dot,
                                                        const char *b, uint64_t cut) {
-  uint64_t h = (comma ^ dot * 0x9E3779B97F4A7C15ULL) * 0xD6E8FEB86659FD93ULL;
-  t1_layout *L = &st->lay[(unsigned)rmc * T1_WAYS + (h >> 60)];
+  uint64_t h = _mm_crc32_u64(comma, dot); /* one instruction, mixes every bit */
+  t1_layout *L = &st->lay[(unsigned)rmc * T1_WAYS + (h & (T1_WAYS - 1))];
   if (L->comma != comma || L->dot != dot) {
     L->comma = comma;
     L->dot = dot;
@@ -1434,9 +1440,11 @@ T1_AVX2_FN __attribute__((always_inline)) static inline const char *line_t1(stat
   uint64_t val[12];
   __m256i vs[3], over = _mm256_setzero_si256();
   for (int k = 0; k < 3; k++) {
-    /* slots 0-3 (the time, at most 15 bytes) come from the first 16 */
-    __m256i g = _mm256_shuffle_epi8(s[0], _mm256_loadu_si256((const __m256i *)(const void *)L->ctl[k][0]));
-    for (int l = 1; l < (k ? 4 : 1); l++)
+    /* slots 0-3 (the time, at most 15 bytes) come from bytes 0-15, 4-7
+     * (coordinates) from 0-47, 8-11 from 16-63 (see t1_build) */
+    int l0 = k == 2, l1 = k == 0 ? 1 : k == 1 ? 3 : 4;
+    __m256i g = _mm256_shuffle_epi8(s[l0], _mm256_loadu_si256((const __m256i *)(const void *)L->ctl[k][l0]));
+    for (int l = l0 + 1; l < l1; l++)
       g = _mm256_or_si256(g, _mm256_shuffle_epi8(s[l], _mm256_loadu_si256((const __m256i *)(const void *)L->ctl[k][l])));
     over = _mm256_or_si256(over, _mm256_subs_epu8(g, _mm256_set1_epi8(9)));
     __m256i q4 = _mm256_madd_epi16(_mm256_maddubs_epi16(g, w10), w100);
@@ -1547,7 +1555,8 @@ int dl_read_nmea_impl(const char *path, const dl_gps_opts *o, dl_fixes *out,
     if (impl == DL_NMEA_BEST || impl == DL_NMEA_SSE2) run = lines_sse2;
 #endif
 #ifdef HAVE_AVX2
-    if (impl == DL_NMEA_BEST && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi"))
+    if (impl == DL_NMEA_BEST && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
+        __builtin_cpu_supports("sse4.2"))
       run = lines_avx2;
 #endif
     const char *b;
