@@ -1394,11 +1394,8 @@ t1_finish(state *st, const t1_layout *L, int rmc, const char *b, unsigned j, con
 /* The line at p as an RMC or GGA in the plain shapes; the start of the
  * next line, or NULL (nothing read, nothing changed). Needs 80 bytes of
  * the run from p (so every load below stays within the run's padding). */
-T1_AVX2_FN __attribute__((always_inline)) static inline const char *line_t1(state *st, const char *p,
-                                                                          uint64_t *lineno) {
-  uint64_t w = load8(p);
-  int rmc = t1_prefix(st, p, w);
-  if (rmc < 0) return NULL;
+T1_AVX2_FN __attribute__((always_inline)) static inline const char *
+line_t1_of(state *st, const char *p, uint64_t w, int rmc, uint64_t *lineno) {
   const char *b = p + 7;
   __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)b);
   __m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(b + 32));
@@ -1453,6 +1450,15 @@ T1_AVX2_FN __attribute__((always_inline)) static inline const char *line_t1(stat
   }
   if (!_mm256_testz_si256(over, over)) return NULL;
   return t1_finish(st, L, rmc, b, j, val, vs[0], vs[1], next, lineno);
+}
+
+/* line_t1_of with one copy for each sentence type (rmc a constant there). */
+T1_AVX2_FN __attribute__((always_inline)) static inline const char *line_t1(state *st, const char *p,
+                                                                          uint64_t *lineno) {
+  uint64_t w = load8(p);
+  int rmc = t1_prefix(st, p, w);
+  if (rmc < 0) return NULL;
+  return rmc ? line_t1_of(st, p, w, 1, lineno) : line_t1_of(st, p, w, 0, lineno);
 }
 
 /* lines_swar with the AVX2 scan, and RMC/GGA lines through line_t1 first. */
