@@ -218,7 +218,9 @@ typedef struct state {
   double coord_lat, coord_lon;
   char tod_txt[16], coord_txt[48];
   struct t1_layout *lay; /* AVX2 tier: RMC and GGA field layouts seen, or NULL */
-  uint64_t t1_pre[2];    /* "$ttRMC," and "$ttGGA," last seen (8 bytes, top 0) */
+  uint64_t t1_pre[2];    /* "$ttRMC," and "$ttGGA," last seen (8 bytes, top 0;
+                          * UINT64_MAX: none) */
+  uint8_t t1_px[2];      /* the XOR of their bytes after the '$' */
   /* the AVX2 tier's last time and coordinate slots, with their fraction
    * digits and hemispheres, and the values made from them */
   uint64_t t1_tv[4], t1_cv[4];
@@ -1253,7 +1255,8 @@ static const unsigned char keep_tab64[128] = {
     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
-/* "$ttRMC," (1) or "$ttGGA," (0) from any talker but 'P...', else -1. */
+/* "$ttRMC," (1) or "$ttGGA," (0) from any talker but 'P...', else -1
+ * (what line_t1 needs to be called on). */
 static inline int t1_prefix(state *st, const char *p, uint64_t w) {
   uint64_t pre = w & 0x00FFFFFFFFFFFFFFULL;
   if (pre == st->t1_pre[1]) return 1;
@@ -1261,8 +1264,13 @@ static inline int t1_prefix(state *st, const char *p, uint64_t w) {
   uint32_t t = (uint32_t)(w >> 24) & 0xFFFFFFFFu; /* bytes 3..6: a new talker or type */
   int rmc = t == ('R' | 'M' << 8 | 'C' << 16 | (uint32_t)',' << 24);
   if (!rmc && t != ('G' | 'G' << 8 | 'A' << 16 | (uint32_t)',' << 24)) return -1;
-  if (p[1] == 'P' || !alnum_up(p[1]) || !alnum_up(p[2])) return -1;
+  if (p[0] != '$' || p[1] == 'P' || !alnum_up(p[1]) || !alnum_up(p[2])) return -1;
   st->t1_pre[rmc] = pre;
+  uint64_t x = pre >> 8; /* "ttXXX,": its part of the checksum */
+  x ^= x >> 32;
+  x ^= x >> 16;
+  x ^= x >> 8;
+  st->t1_px[rmc] = (uint8_t)x;
   return rmc;
 }
 
@@ -1274,17 +1282,19 @@ static const uint16_t t1_hex[256] = {T1_D100(T1_HX, 0) T1_D100(T1_HX, 100) T1_D1
     T1_HX(250) T1_HX(251) T1_HX(252) T1_HX(253) T1_HX(254) T1_HX(255)};
 
 /* The '*' at b + j ends a plain line: "*hh" then CR LF or LF; the byte
- * after the line or NULL. a: XOR of the bytes from '$' (excluded) to '*'. */
-static inline const char *t1_end(const char *b, unsigned j, uint64_t a) {
+ * after the line or NULL. a: XOR of the bytes from '$' (excluded) to '*',
+ * but for the low byte's x. */
+static inline const char *t1_end(const char *b, unsigned j, uint64_t a, unsigned x) {
   const char *star = b + j;
   a ^= a >> 32;
   a ^= a >> 16;
   a ^= a >> 8;
-  /* "*hh" expected, upper-case hex (line_fast reads the rest) */
-  uint64_t want = '*' | (uint64_t)t1_hex[a & 0xFF] << 8;
-  uint64_t w = load8(star);
-  if ((w & 0xFFFFFFFFFFULL) == (want | (uint64_t)('\r' | '\n' << 8) << 24)) return star + 5;
-  return (w & 0xFFFFFFFF) == (want | (uint64_t)'\n' << 24) ? star + 4 : NULL;
+  /* "*hh" expected, upper-case hex (line_fast reads the rest); the 5
+   * bytes from the '*' compared at the top of a word */
+  uint64_t want = (uint64_t)t1_hex[(a ^ x) & 0xFF] << 32 | (uint64_t)'*' << 24;
+  uint64_t w = load8(star) << 24;
+  if (w == (want | (uint64_t)('\r' | '\n' << 8) << 48)) return star + 5;
+  return w << 8 == (want | (uint64_t)'\n' << 48) << 8 ? star + 4 : NULL;
 }
 
 /* Bytes [0, 64) of b that are digits or '.', as a bitmap cut by cut: only
@@ -1413,7 +1423,7 @@ line_t1_of(state *st, const char *p, uint64_t w, int rmc, uint64_t *lineno) {
   __m256i x = _mm256_xor_si256(_mm256_and_si256(v0, k0), _mm256_and_si256(v1, k1));
   __m128i a2 = _mm_xor_si128(_mm256_castsi256_si128(x), _mm256_extracti128_si256(x, 1));
   a2 = _mm_xor_si128(a2, _mm_srli_si128(a2, 8));
-  const char *next = t1_end(b, j, (uint64_t)_mm_cvtsi128_si64(a2) ^ ((w >> 8) & 0xFFFFFFFFFFFFULL));
+  const char *next = t1_end(b, j, (uint64_t)_mm_cvtsi128_si64(a2), st->t1_px[rmc]);
   if (!next) return NULL;
   /* field bitmaps, cut at the '*' */
   const __m256i cc = _mm256_set1_epi8(','), cp = _mm256_set1_epi8('.');
@@ -1465,7 +1475,7 @@ T1_AVX2_FN __attribute__((always_inline)) static inline const char *line_t1(stat
 T1_AVX2_FN static void lines_avx2(state *st, const char *p, const char *end, uint64_t *lineno) {
   while (p < end && !st->oom) {
     const char *q;
-    if (end - p >= 80 && p[0] == '$' && (q = line_t1(st, p, lineno)))
+    if (end - p >= 80 && (q = line_t1(st, p, lineno))) /* '$' checked there */
       p = q;
     else
       p = line_fast(st, p, end, lineno, SCAN_AVX2);
@@ -1522,6 +1532,7 @@ int dl_read_nmea_impl(const char *path, const dl_gps_opts *o, dl_fixes *out,
   st.last_tod = -1;
   st.date_txt = UINT64_MAX;
   st.t1_tk = st.t1_ck = UINT32_MAX; /* no slots seen yet */
+  st.t1_pre[0] = st.t1_pre[1] = UINT64_MAX;
 #ifdef HAVE_AVX2
   t1_layout lay[2 * T1_WAYS];
   for (int i = 0; i < 2 * T1_WAYS; i++) lay[i].comma = UINT64_MAX; /* matches no line: bit 63 is cut */
