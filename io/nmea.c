@@ -196,6 +196,8 @@ typedef struct t1_layout {
   uint8_t empty;    /* RMC: 1 speed, 2 course empty; GGA: 1 quality, 2 satellites, 4 HDOP */
   uint16_t foff[2]; /* the decimals in slots 8-9, 10-11: where t1_fr holds their
                      * fractions (T1_FR_DIV: divide) */
+  int32_t none[2];  /* GGA quality, satellites: -1 when empty, else 0 (the
+                     * empty slot reads 0: OR-ed in, it gives -1) */
   uint8_t ctl[3][4][32]; /* slot vector, source lane: pshufb control */
 } t1_layout;
 #define T1_WAYS 16 /* layouts kept per sentence type */
@@ -1322,7 +1324,9 @@ T1_AVX2_FN static inline const t1_layout *t1_layout_of(state *st, int rmc, uint6
     L->comma = comma;
     L->dot = dot;
     L->bad = !t1_build(L, rmc, comma, dot, t1_num(b, cut));
-    if (!L->bad) { /* where the decimals' fractions are */
+    if (!L->bad) { /* where the decimals' fractions are, the empty integers */
+      L->none[0] = L->empty & 1 ? -1 : 0;
+      L->none[1] = L->empty & 2 ? -1 : 0;
       L->foff[0] = t1_fr_offset(!rmc || (L->empty & 1), L->k[3]);
       L->foff[1] = t1_fr_offset(L->empty & (rmc ? 2 : 4), L->k[4]);
     }
@@ -1343,8 +1347,10 @@ t1_finish(state *st, const t1_layout *L, int rmc, const char *b, unsigned j, con
   if (L->k[0] == st->t1_tk && _mm256_movemask_epi8(_mm256_cmpeq_epi64(vs0, tv)) == -1) {
     tod = st->t1_tod;
   } else {
+    /* hh <= 23, mm <= 59, ss <= 60 (slots < 10^8: signed compares) */
+    if (_mm256_movemask_epi8(_mm256_cmpgt_epi64(vs0, _mm256_setr_epi64x(23, 59, 60, INT64_MAX))))
+      return NULL;
     uint64_t hh = val[0], mm = val[1], ss = val[2];
-    if (hh > 23 || mm > 59 || ss > 60) return NULL;
     tod = (int64_t)(hh * 3600 + mm * 60 + ss) * NS_PER_S + (int64_t)val[3] * ns_scale[L->k[0]];
     _mm256_storeu_si256((__m256i *)(void *)st->t1_tv, vs0);
     st->t1_tk = L->k[0];
@@ -1392,7 +1398,7 @@ t1_finish(state *st, const t1_layout *L, int rmc, const char *b, unsigned j, con
     rmc_apply(st, line, tod, day, b[L->pstat], mode, 1, lat, lon, spd, crs);
   } else {
     /* time,lat,H,lon,H,quality,satellites,hdop,... */
-    int q = L->empty & 1 ? -1 : (int)val[8], ns = L->empty & 2 ? -1 : (int)val[9];
+    int q = (int)val[8] | L->none[0], ns = (int)val[9] | L->none[1]; /* < 10^8 */
     double hdop = t1_dec_value(L, 1, val[10], val[11]);
     line = ++*lineno;
     gga_apply(st, line, tod, 1, 1, lat, lon, q, ns, hdop);
