@@ -2,6 +2,7 @@
  * into one fix per time instant (epoch), with hand-written field parsing. */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -1510,6 +1511,30 @@ static void huge_columns(const dl_fixes *f) {
 #endif
 }
 
+/* Gives a new container (no columns yet) room for cap rows, each column
+ * of 2 MB or more starting on a 2 MB boundary, so that 2 MB pages can back
+ * all of it rather than only its aligned middle (the columns are freed and
+ * grown by free and realloc as any others). DL_OK, or DL_ENOMEM with the
+ * container unchanged. */
+static int reserve_aligned(dl_fixes *f, size_t cap) {
+  const size_t huge = 2u << 20;
+  void **cols[] = {(void **)&f->t,      (void **)&f->lat,     (void **)&f->lon,
+                   (void **)&f->speed,  (void **)&f->course,  (void **)&f->hdop,
+                   (void **)&f->quality, (void **)&f->nsat,   (void **)&f->line};
+  const size_t sizes[] = {8, 8, 8, 8, 8, 8, 1, 1, 8};
+  void *got[9] = {0};
+  for (int j = 0; j < 9; j++) {
+    size_t bytes = cap * sizes[j];
+    if (bytes >= huge ? posix_memalign(&got[j], huge, bytes) != 0 : !(got[j] = malloc(bytes))) {
+      for (int i = 0; i < j; i++) free(got[i]);
+      return DL_ENOMEM;
+    }
+  }
+  for (int j = 0; j < 9; j++) *cols[j] = got[j];
+  f->cap = cap;
+  return DL_OK;
+}
+
 /* Appends one fix per epoch with a valid position and a known date, in file
  * order (times may repeat or step back when the receiver does; nothing is
  * sorted or dropped for that). Each fix's line is the line of the first
@@ -1550,8 +1575,10 @@ int dl_read_nmea_impl(const char *path, const dl_gps_opts *o, dl_fixes *out,
   if (lr.fd > 0 && fstat(lr.fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0) {
     uint64_t want = (uint64_t)sb.st_size / 140 + 16;
     if (want > (1u << 26)) want = 1u << 26;
-    if (dl_fixes_reserve(out, out->n + (size_t)want) == DL_OK) /* a guess: may grow later */
-      huge_columns(out);
+    /* a guess: may grow later */
+    int rr = out->cap == 0 && !out->t ? reserve_aligned(out, (size_t)want)
+                                       : dl_fixes_reserve(out, out->n + (size_t)want);
+    if (rr == DL_OK) huge_columns(out);
   }
 #ifndef HAVE_FAST
   impl = DL_NMEA_REFERENCE;
