@@ -224,8 +224,9 @@ typedef struct state {
   uint64_t t1_pre[2];    /* "$ttRMC," and "$ttGGA," last seen (8 bytes, top 0;
                           * UINT64_MAX: none) */
   uint8_t t1_px[2];      /* the XOR of their bytes after the '$' */
-  /* the AVX2 tier's last time and coordinate slots, with their fraction
-   * digits and hemispheres, and the values made from them */
+  /* the AVX2 tier's last time and coordinate digits as gathered into
+   * slots, with their fraction digits and hemispheres, and the values made
+   * from them */
   uint64_t t1_tv[4], t1_cv[4];
   uint32_t t1_tk, t1_ck;
   int64_t t1_tod;
@@ -1335,25 +1336,38 @@ T1_AVX2_FN static inline const t1_layout *t1_layout_of(state *st, int rmc, uint6
   return L->bad ? NULL : L;
 }
 
-/* Reads the fields from the slot values val (vs0, vs1: slots 0-3, 4-7)
- * into the epoch; next is the byte after the line, returned unless some
- * value is out of range (then NULL, and nothing read into the epoch; the
- * slot-to-value memos may have been updated, which is harmless). */
+/* Four slots of gathered digits (0..9 each, right-aligned, zeros before)
+ * to their values: pairs (x10 + y), quads (x100 + y), halves (x10000 + y). */
+T1_AVX2_FN __attribute__((always_inline)) static inline __m256i t1_conv(__m256i g) {
+  __m256i q4 = _mm256_madd_epi16(_mm256_maddubs_epi16(g, _mm256_set1_epi16(0x010A)),
+                                 _mm256_set1_epi32(0x00010064));
+  return _mm256_add_epi64(_mm256_mul_epu32(q4, _mm256_set1_epi64x(10000)), _mm256_srli_epi64(q4, 32));
+}
+
+/* Reads the fields into the epoch from the gathered digits of slots 0-3
+ * (g0: time) and 4-7 (g1: coordinates), and val[8..11], the values of
+ * slots 8-11 (val[0..7] is room for the others); next is the byte after
+ * the line, returned unless some value is out of range (then NULL, and
+ * nothing read into the epoch; the memos of the last time and coordinates
+ * may have been updated, which is harmless). */
 T1_AVX2_FN __attribute__((always_inline)) static inline const char *
-t1_finish(state *st, const t1_layout *L, int rmc, const char *b, unsigned j, const uint64_t *val, __m256i vs0, __m256i vs1, const char *next,
-          uint64_t *lineno) {
-  /* time and position: an epoch's GGA repeats its RMC's, reuse them */
+t1_finish(state *st, const t1_layout *L, int rmc, const char *b, unsigned j, uint64_t *val,
+          __m256i g0, __m256i g1, const char *next, uint64_t *lineno) {
+  /* time and position: an epoch's GGA repeats its RMC's digits, reuse
+   * the values made from them */
   int64_t tod;
   __m256i tv = _mm256_loadu_si256((const __m256i *)(const void *)st->t1_tv);
-  if (L->k[0] == st->t1_tk && _mm256_movemask_epi8(_mm256_cmpeq_epi64(vs0, tv)) == -1) {
+  if (L->k[0] == st->t1_tk && _mm256_movemask_epi8(_mm256_cmpeq_epi64(g0, tv)) == -1) {
     tod = st->t1_tod;
   } else {
+    __m256i vs0 = t1_conv(g0);
+    _mm256_storeu_si256((__m256i *)(void *)val, vs0);
     /* hh <= 23, mm <= 59, ss <= 60 (slots < 10^8: signed compares) */
     if (_mm256_movemask_epi8(_mm256_cmpgt_epi64(vs0, _mm256_setr_epi64x(23, 59, 60, INT64_MAX))))
       return NULL;
     uint64_t hh = val[0], mm = val[1], ss = val[2];
     tod = (int64_t)(hh * 3600 + mm * 60 + ss) * NS_PER_S + (int64_t)val[3] * ns_scale[L->k[0]];
-    _mm256_storeu_si256((__m256i *)(void *)st->t1_tv, vs0);
+    _mm256_storeu_si256((__m256i *)(void *)st->t1_tv, g0);
     st->t1_tk = L->k[0];
     st->t1_tod = tod;
   }
@@ -1363,16 +1377,16 @@ t1_finish(state *st, const t1_layout *L, int rmc, const char *b, unsigned j, con
   uint32_t ck = k12 | (uint32_t)(unsigned char)hl << 16 | (uint32_t)(unsigned char)ho << 24;
   double lat, lon;
   __m256i cv = _mm256_loadu_si256((const __m256i *)(const void *)st->t1_cv);
-  if (ck == st->t1_ck && _mm256_movemask_epi8(_mm256_cmpeq_epi64(vs1, cv)) == -1) {
+  if (ck == st->t1_ck && _mm256_movemask_epi8(_mm256_cmpeq_epi64(g1, cv)) == -1) {
     lat = st->t1_lat;
     lon = st->t1_lon;
   } else {
     if ((hl != 'N' && hl != 'S') || (ho != 'E' && ho != 'W')) return NULL;
     __m128d neg = _mm_castsi128_pd(_mm_set_epi64x(ho == 'W' ? INT64_MIN : 0, hl == 'S' ? INT64_MIN : 0));
-    __m128d ll = t1_deg2(vs1, L->k[1], L->k[2], neg);
+    __m128d ll = t1_deg2(t1_conv(g1), L->k[1], L->k[2], neg);
     lat = _mm_cvtsd_f64(ll);
     lon = _mm_cvtsd_f64(_mm_unpackhi_pd(ll, ll));
-    _mm256_storeu_si256((__m256i *)(void *)st->t1_cv, vs1);
+    _mm256_storeu_si256((__m256i *)(void *)st->t1_cv, g1);
     st->t1_ck = ck;
     st->t1_lat = lat;
     st->t1_lon = lon;
@@ -1445,28 +1459,24 @@ line_t1_of(state *st, const char *p, uint64_t w, int rmc, uint64_t *lineno) {
   if (!L) return NULL;
   /* gather every field's digits into its slot (all the layout needs: a
    * byte that is not a digit there is 10 or more after the '0' taken off,
-   * and the line is left to line_fast), then 8 digits to a number per
-   * slot: pairs (x10 + y), quads (x100 + y), halves (x10000 + y) */
+   * and the line is left to line_fast); slots 8-11 to numbers here, the
+   * time and coordinates in t1_finish unless they repeat the last ones */
   __m256i s[4] = {_mm256_permute2x128_si256(d0, d0, 0x00), _mm256_permute2x128_si256(d0, d0, 0x11),
                   _mm256_permute2x128_si256(d1, d1, 0x00), _mm256_permute2x128_si256(d1, d1, 0x11)};
-  const __m256i w10 = _mm256_set1_epi16(0x010A), w100 = _mm256_set1_epi32(0x00010064);
-  const __m256i w1e4 = _mm256_set1_epi64x(10000);
   uint64_t val[12];
-  __m256i vs[3], over = _mm256_setzero_si256();
+  __m256i g[3], over = _mm256_setzero_si256();
   for (int k = 0; k < 3; k++) {
     /* slots 0-3 (the time, at most 15 bytes) come from bytes 0-15, 4-7
      * (coordinates) from 0-47, 8-11 from 16-63 (see t1_build) */
     int l0 = k == 2, l1 = k == 0 ? 1 : k == 1 ? 3 : 4;
-    __m256i g = _mm256_shuffle_epi8(s[l0], _mm256_loadu_si256((const __m256i *)(const void *)L->ctl[k][l0]));
+    g[k] = _mm256_shuffle_epi8(s[l0], _mm256_loadu_si256((const __m256i *)(const void *)L->ctl[k][l0]));
     for (int l = l0 + 1; l < l1; l++)
-      g = _mm256_or_si256(g, _mm256_shuffle_epi8(s[l], _mm256_loadu_si256((const __m256i *)(const void *)L->ctl[k][l])));
-    over = _mm256_or_si256(over, _mm256_subs_epu8(g, _mm256_set1_epi8(9)));
-    __m256i q4 = _mm256_madd_epi16(_mm256_maddubs_epi16(g, w10), w100);
-    vs[k] = _mm256_add_epi64(_mm256_mul_epu32(q4, w1e4), _mm256_srli_epi64(q4, 32));
-    _mm256_storeu_si256((__m256i *)(void *)(val + 4 * k), vs[k]);
+      g[k] = _mm256_or_si256(g[k], _mm256_shuffle_epi8(s[l], _mm256_loadu_si256((const __m256i *)(const void *)L->ctl[k][l])));
+    over = _mm256_or_si256(over, _mm256_subs_epu8(g[k], _mm256_set1_epi8(9)));
   }
   if (!_mm256_testz_si256(over, over)) return NULL;
-  return t1_finish(st, L, rmc, b, j, val, vs[0], vs[1], next, lineno);
+  _mm256_storeu_si256((__m256i *)(void *)(val + 8), t1_conv(g[2]));
+  return t1_finish(st, L, rmc, b, j, val, g[0], g[1], next, lineno);
 }
 
 /* line_t1_of with one copy for each sentence type (rmc a constant there). */
