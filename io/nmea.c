@@ -284,7 +284,6 @@ static void epoch_flush(state *st) {
   f->course[i] = crs;
   f->hdop[i] = isfinite(ep->hdop) ? ep->hdop : ep->gsa_hdop;
   f->line[i] = ep->line;
-  st->rej->accepted++;
   /* byte stores last: they may alias anything, so loads after them repeat */
   f->quality[i] = (int8_t)ep->quality;
   int ns = ep->nsat >= 0 ? ep->nsat : (ep->gsa_nsat > 0 ? ep->gsa_nsat : -1);
@@ -1561,6 +1560,7 @@ int dl_read_nmea_impl(const char *path, const dl_gps_opts *o, dl_fixes *out,
   }
   if (!rej) rej = &local;
   memset(rej, 0, sizeof *rej);
+  size_t n0 = out->n;
   dl_lines lr;
   int rc = dl_lines_open(&lr, path, e);
   if (rc != DL_OK) return rc;
@@ -1634,6 +1634,7 @@ int dl_read_nmea_impl(const char *path, const dl_gps_opts *o, dl_fixes *out,
 #endif
   if (rc >= 0 && !st.oom) epoch_flush(&st);
   rej->lines = lineno;
+  rej->accepted = out->n - n0; /* epoch_flush is what appends rows */
   dl_lines_close(&lr);
   if (rc < 0) return rc;
   if (st.oom) return dl_errf(e, DL_ENOMEM, "%s: out of memory after %zu fixes", path, out->n);
