@@ -1489,13 +1489,18 @@ T1_AVX2_FN __attribute__((always_inline)) static inline const char *line_t1(stat
 
 /* lines_swar with the AVX2 scan, and RMC/GGA lines through line_t1 first. */
 T1_AVX2_FN static void lines_avx2(state *st, const char *p, const char *end, uint64_t *lineno) {
+  uint64_t ln = *lineno; /* in a register while line_t1 reads */
   while (p < end && !st->oom) {
     const char *q;
-    if (end - p >= 80 && (q = line_t1(st, p, lineno))) /* '$' checked there */
+    if (end - p >= 80 && (q = line_t1(st, p, &ln))) { /* '$' checked there */
       p = q;
-    else
+    } else {
+      *lineno = ln;
       p = line_fast(st, p, end, lineno, SCAN_AVX2);
+      ln = *lineno;
+    }
   }
+  *lineno = ln;
 }
 #endif
 
