@@ -259,7 +259,7 @@ static void epoch_flush(state *st) {
     dl_reject(st->rej, DL_REJ_NO_DATE, ep->line);
     return;
   }
-  if (!(fabs(ep->lat) <= 90.0 && fabs(ep->lon) <= 180.0)) {
+  if (!((fabs(ep->lat) <= 90.0) & (fabs(ep->lon) <= 180.0))) { /* NaN fails too */
     dl_reject(st->rej, DL_REJ_RANGE, ep->line);
     return;
   }
@@ -272,7 +272,9 @@ static void epoch_flush(state *st) {
   /* whole seconds and fraction added separately: the fraction survives
    * exactly to the millisecond at any date */
   int64_t sec = ep->tod / NS_PER_S, sub = ep->tod - sec * NS_PER_S;
-  f->t[i] = (double)(st->day * 86400 + sec) + (sub ? (double)sub / 1e9 : 0.0); /* 0/1e9 is +0 */
+  double t = (double)(st->day * 86400 + sec); /* + 0.0 when sub is 0: the same */
+  if (sub) t += (double)sub / 1e9;
+  f->t[i] = t;
   f->lat[i] = ep->lat;
   f->lon[i] = ep->lon;
   f->speed[i] = isfinite(ep->speed) ? ep->speed : ep->vtg_speed;
