@@ -1593,8 +1593,9 @@ int dl_read_nmea_impl(const char *path, const dl_gps_opts *o, dl_fixes *out,
     uint64_t want = (uint64_t)sb.st_size / 140 + 16;
     if (want > (1u << 26)) want = 1u << 26;
     /* a guess: may grow later */
-    int rr = out->cap == 0 && !out->t ? reserve_aligned(out, (size_t)want)
-                                       : dl_fixes_reserve(out, out->n + (size_t)want);
+    int fresh = out->cap == 0 && !out->t && !out->lat && !out->lon && !out->speed && !out->course &&
+                !out->hdop && !out->quality && !out->nsat && !out->line;
+    int rr = fresh ? reserve_aligned(out, (size_t)want) : dl_fixes_reserve(out, out->n + (size_t)want);
     if (rr == DL_OK) huge_columns(out);
   }
 #ifndef HAVE_FAST
