@@ -2,6 +2,7 @@
  * into one fix per time instant (epoch), with hand-written field parsing. */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -171,27 +172,33 @@ static int parse_coord(cur *c, double *deg, int is_lat) {
  * All sentences carrying the same time of day (hhmmss.ss) form one epoch;
  * sentences without a time (VTG, GSA) join the epoch in progress. */
 enum { SRC_RMC = 1, SRC_GGA = 2, SRC_GNS = 4, SRC_GLL = 8, SRC_ZDA = 16, SRC_VTG = 32 };
+enum { EP_POS = 1, EP_VALID = 2, EP_INVALID = 4 };
 
 typedef struct epoch {
   int active;
   int64_t tod;   /* ns of the day */
   uint64_t line; /* line of the sentence that started the epoch */
   unsigned src;  /* SRC_* seen */
-  int have_pos, invalid, valid;
+  unsigned got; /* EP_*: a position, a sentence saying valid, one saying not */
   double lat, lon, speed, course, hdop, gsa_hdop, vtg_speed, vtg_course;
   int quality, nsat, gsa_nsat;
 } epoch;
 
 /* A field layout of RMC or GGA lines for the AVX2 tier (see line_t1):
- * the body's comma and dot bitmaps it stands for, the digits it needs, and
- * the byte shuffles that gather each numeric field's digits right-aligned
- * into one of 12 eight-byte slots. */
+ * the body's comma and dot bitmaps it stands for, and the byte shuffles
+ * that gather each numeric field's digits right-aligned into one of 12
+ * eight-byte slots (every byte of those fields but the dots: line_t1 checks
+ * they are digits). */
 typedef struct t1_layout {
-  uint64_t comma, dot, need; /* comma UINT64_MAX: unused (no line has bit 63) */
-  uint8_t bad;               /* these bitmaps are not a plain layout */
+  uint64_t comma, dot; /* comma UINT64_MAX: unused (no line has bit 63) */
+  uint8_t bad;         /* these bitmaps are not a plain layout */
   uint8_t pstat, plat, plon, pdate, pmode; /* body offsets; pmode 0: no mode field */
   uint8_t k[5];     /* fraction digits: time, lat, lon, and the two decimals */
   uint8_t empty;    /* RMC: 1 speed, 2 course empty; GGA: 1 quality, 2 satellites, 4 HDOP */
+  uint16_t foff[2]; /* the decimals in slots 8-9, 10-11: where t1_fr holds their
+                     * fractions (T1_FR_DIV: divide) */
+  int32_t none[2];  /* GGA quality, satellites: -1 when empty, else 0 (the
+                     * empty slot reads 0: OR-ed in, it gives -1) */
   uint8_t ctl[3][4][32]; /* slot vector, source lane: pshufb control */
 } t1_layout;
 #define T1_WAYS 16 /* layouts kept per sentence type */
@@ -214,9 +221,12 @@ typedef struct state {
   double coord_lat, coord_lon;
   char tod_txt[16], coord_txt[48];
   struct t1_layout *lay; /* AVX2 tier: RMC and GGA field layouts seen, or NULL */
-  uint64_t t1_pre[2];    /* "$ttRMC," and "$ttGGA," last seen (8 bytes, top 0) */
-  /* the AVX2 tier's last time and coordinate slots, with their fraction
-   * digits and hemispheres, and the values made from them */
+  uint64_t t1_pre[2];    /* "$ttRMC," and "$ttGGA," last seen (8 bytes, top 0;
+                          * UINT64_MAX: none) */
+  uint8_t t1_px[2];      /* the XOR of their bytes after the '$' */
+  /* the AVX2 tier's last time and coordinate digits as gathered into
+   * slots, with their fraction digits and hemispheres, and the values made
+   * from them */
   uint64_t t1_tv[4], t1_cv[4];
   uint32_t t1_tk, t1_ck;
   int64_t t1_tod;
@@ -229,7 +239,7 @@ static void epoch_start(state *st, int64_t tod, uint64_t line) {
   ep->tod = tod;
   ep->line = line;
   ep->src = 0;
-  ep->have_pos = ep->invalid = ep->valid = 0;
+  ep->got = 0;
   ep->lat = ep->lon = ep->speed = ep->course = ep->hdop = NAN;
   ep->gsa_hdop = ep->vtg_speed = ep->vtg_course = NAN;
   ep->quality = ep->nsat = -1;
@@ -241,7 +251,7 @@ static void epoch_flush(state *st) {
   epoch *ep = &st->ep;
   if (!ep->active) return;
   ep->active = 0;
-  if (!ep->have_pos || (ep->invalid && !ep->valid)) {
+  if (!(ep->got & EP_POS) || (ep->got & (EP_VALID | EP_INVALID)) == EP_INVALID) {
     dl_reject(st->rej, DL_REJ_NO_FIX, ep->line);
     return;
   }
@@ -249,7 +259,7 @@ static void epoch_flush(state *st) {
     dl_reject(st->rej, DL_REJ_NO_DATE, ep->line);
     return;
   }
-  if (!(fabs(ep->lat) <= 90.0 && fabs(ep->lon) <= 180.0)) {
+  if (!((fabs(ep->lat) <= 90.0) & (fabs(ep->lon) <= 180.0))) { /* NaN fails too */
     dl_reject(st->rej, DL_REJ_RANGE, ep->line);
     return;
   }
@@ -262,7 +272,9 @@ static void epoch_flush(state *st) {
   /* whole seconds and fraction added separately: the fraction survives
    * exactly to the millisecond at any date */
   int64_t sec = ep->tod / NS_PER_S, sub = ep->tod - sec * NS_PER_S;
-  f->t[i] = (double)(st->day * 86400 + sec) + (sub ? (double)sub / 1e9 : 0.0); /* 0/1e9 is +0 */
+  double t = (double)(st->day * 86400 + sec); /* + 0.0 when sub is 0: the same */
+  if (sub) t += (double)sub / 1e9;
+  f->t[i] = t;
   f->lat[i] = ep->lat;
   f->lon[i] = ep->lon;
   f->speed[i] = isfinite(ep->speed) ? ep->speed : ep->vtg_speed;
@@ -274,7 +286,6 @@ static void epoch_flush(state *st) {
   f->course[i] = crs;
   f->hdop[i] = isfinite(ep->hdop) ? ep->hdop : ep->gsa_hdop;
   f->line[i] = ep->line;
-  st->rej->accepted++;
   /* byte stores last: they may alias anything, so loads after them repeat */
   f->quality[i] = (int8_t)ep->quality;
   int ns = ep->nsat >= 0 ? ep->nsat : (ep->gsa_nsat > 0 ? ep->gsa_nsat : -1);
@@ -288,8 +299,8 @@ static void epoch_flush(state *st) {
 static inline void timed(state *st, int64_t tod, uint64_t line) {
   if (st->ep.active && st->ep.tod == tod) return;
   epoch_flush(st);
-  if (st->day != INT64_MIN && st->last_tod >= 0 && tod < st->last_tod - NS_PER_DAY / 2)
-    st->day++;
+  /* last_tod -1 (none) never passes the first test: tod >= 0 */
+  if (tod < st->last_tod - NS_PER_DAY / 2 && st->day != INT64_MIN) st->day++;
   st->last_tod = tod;
   epoch_start(st, tod, line);
 }
@@ -297,7 +308,7 @@ static inline void timed(state *st, int64_t tod, uint64_t line) {
 static int set_pos(epoch *ep, double lat, double lon) {
   ep->lat = lat;
   ep->lon = lon;
-  ep->have_pos = 1;
+  ep->got |= EP_POS;
   return 0;
 }
 
@@ -317,12 +328,12 @@ static inline void rmc_apply(state *st, uint64_t line, int64_t tod, int64_t day,
   if (status == 'A' && mode != 'N') {
     if (have_pos) {
       set_pos(ep, lat, lon);
-      ep->valid = 1;
+      ep->got |= EP_VALID;
     }
     if (isfinite(spd)) ep->speed = spd * KNOT_MPS;
     if (isfinite(crs)) ep->course = crs;
   } else {
-    ep->invalid = 1;
+    ep->got |= EP_INVALID;
   }
 }
 
@@ -375,9 +386,9 @@ static inline void gga_apply(state *st, uint64_t line, int64_t tod, int rl, int 
   ep->src |= SRC_GGA;
   if (q > 0 && rl > 0 && ro > 0) {
     set_pos(ep, lat, lon);
-    ep->valid = 1;
+    ep->got |= EP_VALID;
   } else if (q == 0 || rl == 0) {
-    ep->invalid = 1;
+    ep->got |= EP_INVALID;
   }
   if (q >= 0) ep->quality = q > 127 ? 127 : q;
   if (ns >= 0) ep->nsat = ns;
@@ -445,10 +456,10 @@ static int do_gns(state *st, cur *c, uint64_t line) {
   ep->src |= SRC_GNS;
   if (fix && rl > 0 && ro > 0) {
     set_pos(ep, lat, lon);
-    ep->valid = 1;
+    ep->got |= EP_VALID;
     if (ep->quality < 0) ep->quality = q;
   } else {
-    ep->invalid = 1;
+    ep->got |= EP_INVALID;
   }
   if (ns >= 0 && ep->nsat < 0) ep->nsat = ns;
   if (isfinite(hdop) && !isfinite(ep->hdop)) ep->hdop = hdop;
@@ -475,10 +486,10 @@ static int do_gll(state *st, cur *c, uint64_t line) {
   epoch *ep = &st->ep;
   ep->src |= SRC_GLL;
   if (se - ss == 1 && *ss == 'A' && mode != 'N' && rl > 0 && ro > 0) {
-    if (!ep->have_pos) set_pos(ep, lat, lon);
-    ep->valid = 1;
+    if (!(ep->got & EP_POS)) set_pos(ep, lat, lon);
+    ep->got |= EP_VALID;
   } else {
-    ep->invalid = 1;
+    ep->got |= EP_INVALID;
   }
   return 0;
 }
@@ -1113,7 +1124,6 @@ static int t1_dec(t1_layout *L, uint64_t num, uint64_t dot, unsigned s, unsigned
   t1_slot(L, slot, s, *a);
   if (kk) t1_slot(L, slot + 1, d + 1, kk);
   *k = (uint8_t)kk;
-  L->need |= m & ~dot;
   return 1;
 }
 
@@ -1127,8 +1137,8 @@ static int t1_build(t1_layout *L, int rmc, uint64_t comma, uint64_t dot, uint64_
   for (uint64_t cm = comma; cm && nc < 12; cm &= cm - 1) c[nc++] = (unsigned)__builtin_ctzll(cm);
   if (nc < (rmc ? 9 : 8)) return 0;
   memset(L->ctl, 0x80, sizeof L->ctl);
-  L->need = 0;
   L->empty = 0;
+  L->k[3] = L->k[4] = 0;
   L->pmode = 0;
   /* hhmmss[.f] */
   unsigned e = c[0];
@@ -1137,7 +1147,6 @@ static int t1_build(t1_layout *L, int rmc, uint64_t comma, uint64_t dot, uint64_
   for (int i = 0; i < 3; i++) t1_slot(L, i, 2u * (unsigned)i, 2);
   L->k[0] = (uint8_t)(e > 7 ? e - 7 : 0);
   t1_slot(L, 3, 7, L->k[0]);
-  L->need |= m & ~dot;
   int f = 0;
   if (rmc) { /* one status byte */
     if (c[1] != c[0] + 2) return 0;
@@ -1175,23 +1184,39 @@ static int t1_build(t1_layout *L, int rmc, uint64_t comma, uint64_t dot, uint64_
       }
       if (ce - s > 8 || (num & m) != m || (dot & m)) return 0;
       t1_slot(L, 8 + i, s, ce - s);
-      L->need |= m;
     }
     unsigned s = c[6] + 1;
     if (s == c[7]) L->empty |= 4;
     else if (!t1_dec(L, num, dot, s, c[7], 10, &L->k[4], &a)) return 0;
   }
-  return 1;
+  /* the bytes line_t1 gathers slots 4-7 and 8-11 from: coordinates end
+   * before byte 48 but with the longest fields, and what follows them
+   * starts at byte 17 or later */
+  static const uint8_t none[32] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+                                   0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+                                   0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80};
+  return !memcmp(L->ctl[1][3], none, 32) && !memcmp(L->ctl[2][0], none, 32);
 }
 
-/* Degrees from "ddmm" and the minutes' fraction f of k digits, as
- * parse_coord computes them. */
-static inline double t1_deg(uint64_t i, uint64_t f, unsigned k, int neg) {
-  uint32_t d = (uint32_t)i / 100, m = (uint32_t)i - d * 100;
-  /* < 10^8: converted as signed, one instruction */
-  double x = (double)(int32_t)d +
-             ((double)(int32_t)m * pow10_tab[k] + (double)(int64_t)f) / (60.0 * pow10_tab[k]);
-  return neg ? -x : x;
+#define T1_AVX2_FN __attribute__((target("avx2,bmi,sse4.2")))
+
+/* Latitude and longitude (low, high lane) from slots 4-7 (vs1: "ddmm" and
+ * the minutes' fraction of k1 digits, "dddmm" and that of k2), each as
+ * parse_coord computes it: the same IEEE operations, two lanes at a time
+ * (one division for both). neg: sign bits to flip (S, W). */
+T1_AVX2_FN static inline __m128d t1_deg2(__m256i vs1, unsigned k1, unsigned k2, __m128d neg) {
+  /* integer parts < 10^8: /100 as a multiply by ceil(2^32 / 100), exact there */
+  __m256i d = _mm256_srli_epi64(_mm256_mul_epu32(vs1, _mm256_set1_epi64x(42949673)), 32);
+  __m256i m = _mm256_sub_epi64(vs1, _mm256_mul_epu32(d, _mm256_set1_epi64x(100)));
+  /* 32-bit lanes: d, m, f, 0 of latitude, then of longitude */
+  __m256i x = _mm256_blend_epi32(_mm256_or_si256(d, _mm256_slli_epi64(m, 32)), vs1, 0x44);
+  x = _mm256_permutevar8x32_epi32(x, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+  __m256d dm = _mm256_cvtepi32_pd(_mm256_castsi256_si128(x)); /* < 10^8: exact */
+  __m128d f = _mm_cvtepi32_pd(_mm256_extracti128_si256(x, 1));
+  __m128d p = _mm_set_pd(pow10_tab[k2], pow10_tab[k1]);
+  __m128d num = _mm_add_pd(_mm_mul_pd(_mm256_extractf128_pd(dm, 1), p), f);
+  __m128d r = _mm_add_pd(_mm256_castpd256_pd128(dm), _mm_div_pd(num, _mm_mul_pd(_mm_set1_pd(60.0), p)));
+  return _mm_xor_pd(r, neg);
 }
 
 /* f / 10^k for every f of k <= 3 digits, as the division gives it (the
@@ -1204,28 +1229,39 @@ static inline double t1_deg(uint64_t i, uint64_t f, unsigned k, int neg) {
 #define T1_F1(x) (double)(x) / 10.0,
 #define T1_F2(x) (double)(x) / 100.0,
 #define T1_F3(x) (double)(x) / 1000.0,
-static const double t1_frac1[10] = {T1_D10(T1_F1, 0)};
-static const double t1_frac2[100] = {T1_D100(T1_F2, 0)};
-static const double t1_frac3[1000] = {
+/* t1_fr: NaN (an empty field: 0 + NaN), 0 (no fraction digits), then the
+ * tables for 1, 2 and 3 digits, at these offsets. */
+enum { T1_FR_EMPTY = 0, T1_FR_K0 = 1, T1_FR_K1 = 2, T1_FR_K2 = 12, T1_FR_K3 = 112, T1_FR_DIV = 0xFFFF };
+static const double t1_fr[1112] = {
+    NAN, 0.0, T1_D10(T1_F1, 0) T1_D100(T1_F2, 0)
     T1_D100(T1_F3, 0) T1_D100(T1_F3, 100) T1_D100(T1_F3, 200) T1_D100(T1_F3, 300) T1_D100(T1_F3, 400)
     T1_D100(T1_F3, 500) T1_D100(T1_F3, 600) T1_D100(T1_F3, 700) T1_D100(T1_F3, 800) T1_D100(T1_F3, 900)};
 
-/* As fast_num's value. */
-static inline double t1_dec_value(uint64_t i, uint64_t f, unsigned k) {
-  double fr;
-  switch (k) {
-    case 0: fr = 0.0; break;
-    case 1: fr = t1_frac1[f]; break;
-    case 2: fr = t1_frac2[f]; break;
-    case 3: fr = t1_frac3[f]; break;
-    default: fr = (double)(int64_t)f / pow10_tab[k]; break;
-  }
+/* Where t1_fr holds the fraction of a decimal field with k fraction digits
+ * (empty: the field is). */
+static uint16_t t1_fr_offset(int empty, unsigned k) {
+  static const uint16_t off[4] = {T1_FR_K0, T1_FR_K1, T1_FR_K2, T1_FR_K3};
+  return empty ? T1_FR_EMPTY : k <= 3 ? off[k] : T1_FR_DIV;
+}
+
+/* As fast_num's value of the decimal in slots i (integer part) and f (its
+ * fraction); d: 0 for slots 8-9, 1 for 10-11. NaN when empty. */
+static inline double t1_dec_value(const t1_layout *L, int d, uint64_t i, uint64_t f) {
+  unsigned o = L->foff[d];
+  double fr = o != T1_FR_DIV ? t1_fr[o + f] : (double)(int64_t)f / pow10_tab[L->k[3 + d]];
   return (double)(int64_t)i + fr;
 }
 
-#define T1_AVX2_FN __attribute__((target("avx2,bmi")))
+/* 64 bytes 0xff then 64 zeros: from keep_tab64 + 64 - j, a mask of the
+ * first j bytes (j <= 64); from + 96 - j, of those after the first 32. */
+static const unsigned char keep_tab64[128] = {
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
-/* "$ttRMC," (1) or "$ttGGA," (0) from any talker but 'P...', else -1. */
+/* "$ttRMC," (1) or "$ttGGA," (0) from any talker but 'P...', else -1
+ * (what line_t1 needs to be called on). */
 static inline int t1_prefix(state *st, const char *p, uint64_t w) {
   uint64_t pre = w & 0x00FFFFFFFFFFFFFFULL;
   if (pre == st->t1_pre[1]) return 1;
@@ -1233,76 +1269,125 @@ static inline int t1_prefix(state *st, const char *p, uint64_t w) {
   uint32_t t = (uint32_t)(w >> 24) & 0xFFFFFFFFu; /* bytes 3..6: a new talker or type */
   int rmc = t == ('R' | 'M' << 8 | 'C' << 16 | (uint32_t)',' << 24);
   if (!rmc && t != ('G' | 'G' << 8 | 'A' << 16 | (uint32_t)',' << 24)) return -1;
-  if (p[1] == 'P' || !alnum_up(p[1]) || !alnum_up(p[2])) return -1;
+  if (p[0] != '$' || p[1] == 'P' || !alnum_up(p[1]) || !alnum_up(p[2])) return -1;
   st->t1_pre[rmc] = pre;
+  uint64_t x = pre >> 8; /* "ttXXX,": its part of the checksum */
+  x ^= x >> 32;
+  x ^= x >> 16;
+  x ^= x >> 8;
+  st->t1_px[rmc] = (uint8_t)x;
   return rmc;
 }
 
+/* Byte x as two upper-case hex digits, first in the low byte. */
+#define T1_HC(n) ((n) < 10 ? '0' + (n) : 'A' - 10 + (n))
+#define T1_HX(x) (uint16_t)(T1_HC((x) >> 4) | T1_HC((x) & 15) << 8),
+static const uint16_t t1_hex[256] = {T1_D100(T1_HX, 0) T1_D100(T1_HX, 100) T1_D10(T1_HX, 200)
+    T1_D10(T1_HX, 210) T1_D10(T1_HX, 220) T1_D10(T1_HX, 230) T1_D10(T1_HX, 240)
+    T1_HX(250) T1_HX(251) T1_HX(252) T1_HX(253) T1_HX(254) T1_HX(255)};
+
 /* The '*' at b + j ends a plain line: "*hh" then CR LF or LF; the byte
- * after the line or NULL. a: XOR of the bytes from '$' (excluded) to '*'. */
-static inline const char *t1_end(const char *b, unsigned j, uint64_t a) {
+ * after the line or NULL. a: XOR of the bytes from '$' (excluded) to '*',
+ * but for the low byte's x. */
+static inline const char *t1_end(const char *b, unsigned j, uint64_t a, unsigned x) {
   const char *star = b + j;
   a ^= a >> 32;
   a ^= a >> 16;
   a ^= a >> 8;
-  /* "*hh" expected, upper-case hex (line_fast reads the rest): a nibble
-   * of 10 or more carries into bit 4 when 6 is added, and then gets 7 more */
-  uint64_t x = (a >> 4 & 15) | (a & 15) << 8;
-  uint64_t want = '*' | (x + 0x3030 + ((x + 0x0606) >> 4 & 0x0101) * 7) << 8;
-  uint64_t w = load8(star);
-  if ((w & 0xFFFFFF) != want) return NULL;
-  w >>= 24;
-  return (w & 0xFF) == '\n' ? star + 4 : (w & 0xFFFF) == ('\r' | '\n' << 8) ? star + 5 : NULL;
+  /* "*hh" expected, upper-case hex (line_fast reads the rest); the 5
+   * bytes from the '*' compared at the top of a word */
+  uint64_t want = (uint64_t)t1_hex[(a ^ x) & 0xFF] << 32 | (uint64_t)'*' << 24;
+  uint64_t w = load8(star) << 24;
+  if (w == (want | (uint64_t)('\r' | '\n' << 8) << 48)) return star + 5;
+  return w << 8 == (want | (uint64_t)'\n' << 48) << 8 ? star + 4 : NULL;
 }
 
-/* The layout of these bitmaps: seen before, or worked out once; NULL when
- * the line is not plain. */
-static inline const t1_layout *t1_layout_of(state *st, int rmc, uint64_t comma, uint64_t dot,
-                                            uint64_t num) {
-  uint64_t h = (comma ^ dot * 0x9E3779B97F4A7C15ULL) * 0xD6E8FEB86659FD93ULL;
-  t1_layout *L = &st->lay[(unsigned)rmc * T1_WAYS + (h >> 60)];
+/* Bytes [0, 64) of b that are digits or '.', as a bitmap cut by cut: only
+ * needed when a layout is worked out. */
+T1_AVX2_FN __attribute__((noinline)) static uint64_t t1_num(const char *b, uint64_t cut) {
+  const __m256i c0 = _mm256_set1_epi8('0'), c9 = _mm256_set1_epi8(9), cp = _mm256_set1_epi8('.');
+  uint64_t num = 0;
+  for (int h = 0; h < 2; h++) {
+    __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(b + 32 * h));
+    __m256i d = _mm256_sub_epi8(v, c0);
+    __m256i n = _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_min_epu8(d, c9), d), _mm256_cmpeq_epi8(v, cp));
+    num |= (uint64_t)(uint32_t)_mm256_movemask_epi8(n) << 32 * h;
+  }
+  return num & cut;
+}
+
+/* The layout of these bitmaps (b: the body they are of, cut at the '*'):
+ * seen before, or worked out once; NULL when the line is not plain. The
+ * digits the layout needs are checked by the caller. */
+T1_AVX2_FN static inline const t1_layout *t1_layout_of(state *st, int rmc, uint64_t comma, uint64_t dot,
+                                                       const char *b, uint64_t cut) {
+  uint64_t h = _mm_crc32_u64(comma, dot); /* one instruction, mixes every bit */
+  t1_layout *L = &st->lay[(unsigned)rmc * T1_WAYS + (h & (T1_WAYS - 1))];
   if (L->comma != comma || L->dot != dot) {
     L->comma = comma;
     L->dot = dot;
-    L->bad = !t1_build(L, rmc, comma, dot, num);
+    L->bad = !t1_build(L, rmc, comma, dot, t1_num(b, cut));
+    if (!L->bad) { /* where the decimals' fractions are, the empty integers */
+      L->none[0] = L->empty & 1 ? -1 : 0;
+      L->none[1] = L->empty & 2 ? -1 : 0;
+      L->foff[0] = t1_fr_offset(!rmc || (L->empty & 1), L->k[3]);
+      L->foff[1] = t1_fr_offset(L->empty & (rmc ? 2 : 4), L->k[4]);
+    }
   }
-  return L->bad || (num & L->need) != L->need ? NULL : L;
+  return L->bad ? NULL : L;
 }
 
-/* Reads the fields from the slot values val (vs0, vs1: slots 0-3, 4-7)
- * into the epoch; next is the byte after the line, returned unless some
- * value is out of range (then NULL, and nothing read into the epoch; the
- * slot-to-value memos may have been updated, which is harmless). */
+/* Four slots of gathered digits (0..9 each, right-aligned, zeros before)
+ * to their values: pairs (x10 + y), quads (x100 + y), halves (x10000 + y). */
+T1_AVX2_FN __attribute__((always_inline)) static inline __m256i t1_conv(__m256i g) {
+  __m256i q4 = _mm256_madd_epi16(_mm256_maddubs_epi16(g, _mm256_set1_epi16(0x010A)),
+                                 _mm256_set1_epi32(0x00010064));
+  return _mm256_add_epi64(_mm256_mul_epu32(q4, _mm256_set1_epi64x(10000)), _mm256_srli_epi64(q4, 32));
+}
+
+/* Reads the fields into the epoch from the gathered digits of slots 0-3
+ * (g0: time) and 4-7 (g1: coordinates), and val[8..11], the values of
+ * slots 8-11 (val[0..7] is room for the others); next is the byte after
+ * the line, returned unless some value is out of range (then NULL, and
+ * nothing read into the epoch; the memos of the last time and coordinates
+ * may have been updated, which is harmless). */
 T1_AVX2_FN __attribute__((always_inline)) static inline const char *
-t1_finish(state *st, const t1_layout *L, int rmc, const char *b, unsigned j, uint64_t num,
-          uint64_t dot, const uint64_t *val, __m256i vs0, __m256i vs1, const char *next,
-          uint64_t *lineno) {
-  /* time and position: an epoch's GGA repeats its RMC's, reuse them */
+t1_finish(state *st, const t1_layout *L, int rmc, const char *b, unsigned j, uint64_t *val,
+          __m256i g0, __m256i g1, const char *next, uint64_t *lineno) {
+  /* time and position: an epoch's GGA repeats its RMC's digits, reuse
+   * the values made from them */
   int64_t tod;
   __m256i tv = _mm256_loadu_si256((const __m256i *)(const void *)st->t1_tv);
-  if (L->k[0] == st->t1_tk && _mm256_movemask_epi8(_mm256_cmpeq_epi64(vs0, tv)) == -1) {
+  if (L->k[0] == st->t1_tk && _mm256_movemask_epi8(_mm256_cmpeq_epi64(g0, tv)) == -1) {
     tod = st->t1_tod;
   } else {
+    __m256i vs0 = t1_conv(g0);
+    _mm256_storeu_si256((__m256i *)(void *)val, vs0);
+    /* hh <= 23, mm <= 59, ss <= 60 (slots < 10^8: signed compares) */
+    if (_mm256_movemask_epi8(_mm256_cmpgt_epi64(vs0, _mm256_setr_epi64x(23, 59, 60, INT64_MAX))))
+      return NULL;
     uint64_t hh = val[0], mm = val[1], ss = val[2];
-    if (hh > 23 || mm > 59 || ss > 60) return NULL;
     tod = (int64_t)(hh * 3600 + mm * 60 + ss) * NS_PER_S + (int64_t)val[3] * ns_scale[L->k[0]];
-    _mm256_storeu_si256((__m256i *)(void *)st->t1_tv, vs0);
+    _mm256_storeu_si256((__m256i *)(void *)st->t1_tv, g0);
     st->t1_tk = L->k[0];
     st->t1_tod = tod;
   }
   char hl = b[L->plat], ho = b[L->plon];
-  uint32_t ck = L->k[1] | (uint32_t)L->k[2] << 8 | (uint32_t)(unsigned char)hl << 16 |
-                (uint32_t)(unsigned char)ho << 24;
+  uint16_t k12; /* k[1], k[2] */
+  memcpy(&k12, &L->k[1], 2);
+  uint32_t ck = k12 | (uint32_t)(unsigned char)hl << 16 | (uint32_t)(unsigned char)ho << 24;
   double lat, lon;
   __m256i cv = _mm256_loadu_si256((const __m256i *)(const void *)st->t1_cv);
-  if (ck == st->t1_ck && _mm256_movemask_epi8(_mm256_cmpeq_epi64(vs1, cv)) == -1) {
+  if (ck == st->t1_ck && _mm256_movemask_epi8(_mm256_cmpeq_epi64(g1, cv)) == -1) {
     lat = st->t1_lat;
     lon = st->t1_lon;
   } else {
     if ((hl != 'N' && hl != 'S') || (ho != 'E' && ho != 'W')) return NULL;
-    lat = t1_deg(val[4], val[5], L->k[1], hl == 'S');
-    lon = t1_deg(val[6], val[7], L->k[2], ho == 'W');
-    _mm256_storeu_si256((__m256i *)(void *)st->t1_cv, vs1);
+    __m128d neg = _mm_castsi128_pd(_mm_set_epi64x(ho == 'W' ? INT64_MIN : 0, hl == 'S' ? INT64_MIN : 0));
+    __m128d ll = t1_deg2(t1_conv(g1), L->k[1], L->k[2], neg);
+    lat = _mm_cvtsd_f64(ll);
+    lon = _mm_cvtsd_f64(_mm_unpackhi_pd(ll, ll));
+    _mm256_storeu_si256((__m256i *)(void *)st->t1_cv, g1);
     st->t1_ck = ck;
     st->t1_lat = lat;
     st->t1_lon = lon;
@@ -1315,8 +1400,7 @@ t1_finish(state *st, const t1_layout *L, int rmc, const char *b, unsigned j, uin
     if (dw == st->date_txt) {
       day = st->date_day;
     } else {
-      uint64_t dm = span(L->pdate, L->pdate + 6u);
-      if ((num & dm) != dm || (dot & dm)) return NULL;
+      if (lead_digits(dw) < 6) return NULL;
       uint32_t v = digits_value(dw, 6);
       unsigned dd = v / 10000, mo = v / 100 % 100, yy = v % 100;
       if (!(dd >= 1 && dd <= 31 && mo >= 1 && mo <= 12)) return NULL;
@@ -1325,14 +1409,13 @@ t1_finish(state *st, const t1_layout *L, int rmc, const char *b, unsigned j, uin
       st->date_day = day;
     }
     char mode = L->pmode && L->pmode < j && b[L->pmode] != ',' ? b[L->pmode] : 0;
-    double spd = L->empty & 1 ? NAN : t1_dec_value(val[8], val[9], L->k[3]);
-    double crs = L->empty & 2 ? NAN : t1_dec_value(val[10], val[11], L->k[4]);
+    double spd = t1_dec_value(L, 0, val[8], val[9]), crs = t1_dec_value(L, 1, val[10], val[11]);
     line = ++*lineno;
     rmc_apply(st, line, tod, day, b[L->pstat], mode, 1, lat, lon, spd, crs);
   } else {
     /* time,lat,H,lon,H,quality,satellites,hdop,... */
-    int q = L->empty & 1 ? -1 : (int)val[8], ns = L->empty & 2 ? -1 : (int)val[9];
-    double hdop = L->empty & 4 ? NAN : t1_dec_value(val[10], val[11], L->k[4]);
+    int q = (int)val[8] | L->none[0], ns = (int)val[9] | L->none[1]; /* < 10^8 */
+    double hdop = t1_dec_value(L, 1, val[10], val[11]);
     line = ++*lineno;
     gga_apply(st, line, tod, 1, 1, lat, lon, q, ns, hdop);
   }
@@ -1343,73 +1426,83 @@ t1_finish(state *st, const t1_layout *L, int rmc, const char *b, unsigned j, uin
 /* The line at p as an RMC or GGA in the plain shapes; the start of the
  * next line, or NULL (nothing read, nothing changed). Needs 80 bytes of
  * the run from p (so every load below stays within the run's padding). */
-T1_AVX2_FN __attribute__((always_inline)) static inline const char *line_t1(state *st, const char *p,
-                                                                          uint64_t *lineno) {
-  uint64_t w = load8(p);
-  int rmc = t1_prefix(st, p, w);
-  if (rmc < 0) return NULL;
+T1_AVX2_FN __attribute__((always_inline)) static inline const char *
+line_t1_of(state *st, const char *p, uint64_t w, int rmc, uint64_t *lineno) {
   const char *b = p + 7;
   __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)b);
   __m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(b + 32));
-  const __m256i cs = _mm256_set1_epi8('*'), cd = _mm256_set1_epi8('$'), cn = _mm256_set1_epi8('\n');
-  __m256i s0 = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v0, cs), _mm256_cmpeq_epi8(v0, cd)),
-                               _mm256_cmpeq_epi8(v0, cn));
-  __m256i s1 = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v1, cs), _mm256_cmpeq_epi8(v1, cd)),
-                               _mm256_cmpeq_epi8(v1, cn));
+  /* stops: bytes up to '*' (0x2A), which takes in '$' and '\n'; a line
+   * whose first stop is not its '*' is left to line_fast */
+  const __m256i cs = _mm256_set1_epi8('*');
+  __m256i s0 = _mm256_cmpeq_epi8(_mm256_min_epu8(v0, cs), v0);
+  __m256i s1 = _mm256_cmpeq_epi8(_mm256_min_epu8(v1, cs), v1);
   uint64_t stop = (uint32_t)_mm256_movemask_epi8(s0) | (uint64_t)(uint32_t)_mm256_movemask_epi8(s1) << 32;
   if (!stop) return NULL;
   unsigned j = (unsigned)__builtin_ctzll(stop); /* the '*', if this line is plain */
   /* checksum: body bytes before the '*', then "ttXXX," */
-  __m256i k0 = _mm256_loadu_si256((const __m256i *)(const void *)(keep_tab32 + 32 - (j < 32 ? j : 32)));
-  __m256i k1 = _mm256_loadu_si256((const __m256i *)(const void *)(keep_tab32 + 32 - (j > 32 ? j - 32 : 0)));
+  __m256i k0 = _mm256_loadu_si256((const __m256i *)(const void *)(keep_tab64 + 64 - j));
+  __m256i k1 = _mm256_loadu_si256((const __m256i *)(const void *)(keep_tab64 + 96 - j));
   __m256i x = _mm256_xor_si256(_mm256_and_si256(v0, k0), _mm256_and_si256(v1, k1));
   __m128i a2 = _mm_xor_si128(_mm256_castsi256_si128(x), _mm256_extracti128_si256(x, 1));
   a2 = _mm_xor_si128(a2, _mm_srli_si128(a2, 8));
-  const char *next = t1_end(b, j, (uint64_t)_mm_cvtsi128_si64(a2) ^ ((w >> 8) & 0xFFFFFFFFFFFFULL));
+  const char *next = t1_end(b, j, (uint64_t)_mm_cvtsi128_si64(a2), st->t1_px[rmc]);
   if (!next) return NULL;
   /* field bitmaps, cut at the '*' */
   const __m256i cc = _mm256_set1_epi8(','), cp = _mm256_set1_epi8('.');
-  const __m256i c0 = _mm256_set1_epi8('0'), c9 = _mm256_set1_epi8(9);
+  const __m256i c0 = _mm256_set1_epi8('0');
   __m256i d0 = _mm256_sub_epi8(v0, c0), d1 = _mm256_sub_epi8(v1, c0);
-  __m256i n0 = _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_min_epu8(d0, c9), d0), _mm256_cmpeq_epi8(v0, cp));
-  __m256i n1 = _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_min_epu8(d1, c9), d1), _mm256_cmpeq_epi8(v1, cp));
   uint64_t cut = (1ULL << j) - 1;
   uint64_t comma = ((uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, cc)) |
                     (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, cc)) << 32) & cut;
   uint64_t dot = ((uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, cp)) |
                   (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, cp)) << 32) & cut;
-  uint64_t num = ((uint32_t)_mm256_movemask_epi8(n0) | (uint64_t)(uint32_t)_mm256_movemask_epi8(n1) << 32) & cut;
-  const t1_layout *L = t1_layout_of(st, rmc, comma, dot, num);
+  const t1_layout *L = t1_layout_of(st, rmc, comma, dot, b, cut);
   if (!L) return NULL;
-  /* gather every field's digits into its slot, then 8 digits to a number
-   * per slot: pairs (x10 + y), quads (x100 + y), halves (x10000 + y) */
+  /* gather every field's digits into its slot (all the layout needs: a
+   * byte that is not a digit there is 10 or more after the '0' taken off,
+   * and the line is left to line_fast); slots 8-11 to numbers here, the
+   * time and coordinates in t1_finish unless they repeat the last ones */
   __m256i s[4] = {_mm256_permute2x128_si256(d0, d0, 0x00), _mm256_permute2x128_si256(d0, d0, 0x11),
                   _mm256_permute2x128_si256(d1, d1, 0x00), _mm256_permute2x128_si256(d1, d1, 0x11)};
-  const __m256i w10 = _mm256_set1_epi16(0x010A), w100 = _mm256_set1_epi32(0x00010064);
-  const __m256i w1e4 = _mm256_set1_epi64x(10000);
   uint64_t val[12];
-  __m256i vs[3];
+  __m256i g[3], over = _mm256_setzero_si256();
   for (int k = 0; k < 3; k++) {
-    /* slots 0-3 (the time, at most 15 bytes) come from the first 16 */
-    __m256i g = _mm256_shuffle_epi8(s[0], _mm256_loadu_si256((const __m256i *)(const void *)L->ctl[k][0]));
-    for (int l = 1; l < (k ? 4 : 1); l++)
-      g = _mm256_or_si256(g, _mm256_shuffle_epi8(s[l], _mm256_loadu_si256((const __m256i *)(const void *)L->ctl[k][l])));
-    __m256i q4 = _mm256_madd_epi16(_mm256_maddubs_epi16(g, w10), w100);
-    vs[k] = _mm256_add_epi64(_mm256_mul_epu32(q4, w1e4), _mm256_srli_epi64(q4, 32));
-    _mm256_storeu_si256((__m256i *)(void *)(val + 4 * k), vs[k]);
+    /* slots 0-3 (the time, at most 15 bytes) come from bytes 0-15, 4-7
+     * (coordinates) from 0-47, 8-11 from 16-63 (see t1_build) */
+    int l0 = k == 2, l1 = k == 0 ? 1 : k == 1 ? 3 : 4;
+    g[k] = _mm256_shuffle_epi8(s[l0], _mm256_loadu_si256((const __m256i *)(const void *)L->ctl[k][l0]));
+    for (int l = l0 + 1; l < l1; l++)
+      g[k] = _mm256_or_si256(g[k], _mm256_shuffle_epi8(s[l], _mm256_loadu_si256((const __m256i *)(const void *)L->ctl[k][l])));
+    over = _mm256_or_si256(over, _mm256_subs_epu8(g[k], _mm256_set1_epi8(9)));
   }
-  return t1_finish(st, L, rmc, b, j, num, dot, val, vs[0], vs[1], next, lineno);
+  if (!_mm256_testz_si256(over, over)) return NULL;
+  _mm256_storeu_si256((__m256i *)(void *)(val + 8), t1_conv(g[2]));
+  return t1_finish(st, L, rmc, b, j, val, g[0], g[1], next, lineno);
+}
+
+/* line_t1_of with one copy for each sentence type (rmc a constant there). */
+T1_AVX2_FN __attribute__((always_inline)) static inline const char *line_t1(state *st, const char *p,
+                                                                          uint64_t *lineno) {
+  uint64_t w = load8(p);
+  int rmc = t1_prefix(st, p, w);
+  if (rmc < 0) return NULL;
+  return rmc ? line_t1_of(st, p, w, 1, lineno) : line_t1_of(st, p, w, 0, lineno);
 }
 
 /* lines_swar with the AVX2 scan, and RMC/GGA lines through line_t1 first. */
 T1_AVX2_FN static void lines_avx2(state *st, const char *p, const char *end, uint64_t *lineno) {
+  uint64_t ln = *lineno; /* in a register while line_t1 reads */
   while (p < end && !st->oom) {
     const char *q;
-    if (end - p >= 80 && p[0] == '$' && (q = line_t1(st, p, lineno)))
+    if (end - p >= 80 && (q = line_t1(st, p, &ln))) { /* '$' checked there */
       p = q;
-    else
+    } else {
+      *lineno = ln;
       p = line_fast(st, p, end, lineno, SCAN_AVX2);
+      ln = *lineno;
+    }
   }
+  *lineno = ln;
 }
 #endif
 
@@ -1434,6 +1527,30 @@ static void huge_columns(const dl_fixes *f) {
 #endif
 }
 
+/* Gives a new container (no columns yet) room for cap rows, each column
+ * of 2 MB or more starting on a 2 MB boundary, so that 2 MB pages can back
+ * all of it rather than only its aligned middle (the columns are freed and
+ * grown by free and realloc as any others). DL_OK, or DL_ENOMEM with the
+ * container unchanged. */
+static int reserve_aligned(dl_fixes *f, size_t cap) {
+  const size_t huge = 2u << 20;
+  void **cols[] = {(void **)&f->t,      (void **)&f->lat,     (void **)&f->lon,
+                   (void **)&f->speed,  (void **)&f->course,  (void **)&f->hdop,
+                   (void **)&f->quality, (void **)&f->nsat,   (void **)&f->line};
+  const size_t sizes[] = {8, 8, 8, 8, 8, 8, 1, 1, 8};
+  void *got[9] = {0};
+  for (int j = 0; j < 9; j++) {
+    size_t bytes = cap * sizes[j];
+    if (bytes >= huge ? posix_memalign(&got[j], huge, bytes) != 0 : !(got[j] = malloc(bytes))) {
+      for (int i = 0; i < j; i++) free(got[i]);
+      return DL_ENOMEM;
+    }
+  }
+  for (int j = 0; j < 9; j++) *cols[j] = got[j];
+  f->cap = cap;
+  return DL_OK;
+}
+
 /* Appends one fix per epoch with a valid position and a known date, in file
  * order (times may repeat or step back when the receiver does; nothing is
  * sorted or dropped for that). Each fix's line is the line of the first
@@ -1450,6 +1567,7 @@ int dl_read_nmea_impl(const char *path, const dl_gps_opts *o, dl_fixes *out,
   }
   if (!rej) rej = &local;
   memset(rej, 0, sizeof *rej);
+  size_t n0 = out->n;
   dl_lines lr;
   int rc = dl_lines_open(&lr, path, e);
   if (rc != DL_OK) return rc;
@@ -1462,6 +1580,7 @@ int dl_read_nmea_impl(const char *path, const dl_gps_opts *o, dl_fixes *out,
   st.last_tod = -1;
   st.date_txt = UINT64_MAX;
   st.t1_tk = st.t1_ck = UINT32_MAX; /* no slots seen yet */
+  st.t1_pre[0] = st.t1_pre[1] = UINT64_MAX;
 #ifdef HAVE_AVX2
   t1_layout lay[2 * T1_WAYS];
   for (int i = 0; i < 2 * T1_WAYS; i++) lay[i].comma = UINT64_MAX; /* matches no line: bit 63 is cut */
@@ -1473,8 +1592,11 @@ int dl_read_nmea_impl(const char *path, const dl_gps_opts *o, dl_fixes *out,
   if (lr.fd > 0 && fstat(lr.fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0) {
     uint64_t want = (uint64_t)sb.st_size / 140 + 16;
     if (want > (1u << 26)) want = 1u << 26;
-    if (dl_fixes_reserve(out, out->n + (size_t)want) == DL_OK) /* a guess: may grow later */
-      huge_columns(out);
+    /* a guess: may grow later */
+    int fresh = out->cap == 0 && !out->t && !out->lat && !out->lon && !out->speed && !out->course &&
+                !out->hdop && !out->quality && !out->nsat && !out->line;
+    int rr = fresh ? reserve_aligned(out, (size_t)want) : dl_fixes_reserve(out, out->n + (size_t)want);
+    if (rr == DL_OK) huge_columns(out);
   }
 #ifndef HAVE_FAST
   impl = DL_NMEA_REFERENCE;
@@ -1501,7 +1623,8 @@ int dl_read_nmea_impl(const char *path, const dl_gps_opts *o, dl_fixes *out,
     if (impl == DL_NMEA_BEST || impl == DL_NMEA_SSE2) run = lines_sse2;
 #endif
 #ifdef HAVE_AVX2
-    if (impl == DL_NMEA_BEST && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi"))
+    if (impl == DL_NMEA_BEST && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
+        __builtin_cpu_supports("sse4.2"))
       run = lines_avx2;
 #endif
     const char *b;
@@ -1519,6 +1642,7 @@ int dl_read_nmea_impl(const char *path, const dl_gps_opts *o, dl_fixes *out,
 #endif
   if (rc >= 0 && !st.oom) epoch_flush(&st);
   rej->lines = lineno;
+  rej->accepted = out->n - n0; /* epoch_flush is what appends rows */
   dl_lines_close(&lr);
   if (rc < 0) return rc;
   if (st.oom) return dl_errf(e, DL_ENOMEM, "%s: out of memory after %zu fixes", path, out->n);
