@@ -20,6 +20,7 @@
 #define STAND_SIGMAS 4.0 /* a standing vehicle's fixes stay within this many sigmas of its kept fix */
 #define STOP_MPS 1.5     /* smoothed speed below which the vehicle may be stopped */
 #define STOP_MIN_S 3.0   /* shortest stop held in place */
+#define STOP_GAP_S 5.0   /* a stop held in place does not span a dropout longer than this */
 #define BOX_M 15.0       /* a junction's box: metres past its node where vehicles rarely stand */
 #define LINE_M 10.0      /* a long stop's junction stop line: the metres before the node ... */
 #define LINE_SHARE 0.5   /* ... hold this prior share of long stops ... */
@@ -1049,8 +1050,11 @@ static void smooth_q(const model *m, work *w, size_t f, size_t nf, double *z, do
       k0++;
       continue;
     }
-    size_t k1 = k0;
-    while (k1 < nf && fabs(sv[k1]) < STOP_MPS) k1++;
+    /* a dropout ends the stop: the vehicle may have crept on to a
+     * second stop unseen (a 26 s dropout between the stop lines of two
+     * junctions 35 m apart held both at the first) */
+    size_t k1 = k0 + 1;
+    while (k1 < nf && fabs(sv[k1]) < STOP_MPS && m->t[f + k1] - m->t[f + k1 - 1] <= STOP_GAP_S) k1++;
     double sum = 0;
     size_t cnt = 0;
     for (size_t k = k0; k < k1; k++)
