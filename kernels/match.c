@@ -20,7 +20,7 @@
 #define STAND_SIGMAS 4.0 /* a standing vehicle's fixes stay within this many sigmas of its kept fix */
 #define STOP_MPS 1.5     /* smoothed speed below which the vehicle may be stopped */
 #define STOP_MIN_S 3.0   /* shortest stop held in place */
-#define STOP_GAP_S 5.0   /* a stop held in place does not span a dropout longer than this */
+#define STOP_GAP_S 5.0   /* a stop (held, or capped before its junction) does not span a dropout longer than this */
 #define BOX_M 15.0       /* a junction's box: metres past its node where vehicles rarely stand */
 #define LINE_M 10.0      /* a long stop's junction stop line: the metres before the node ... */
 #define LINE_SHARE 0.5   /* ... hold this prior share of long stops ... */
@@ -1031,9 +1031,9 @@ static void smooth_q(const model *m, work *w, size_t f, size_t nf, double *z, do
         k0++;
         continue;
       }
-      size_t k1 = k0, cnt = 0;
+      size_t k1 = k0, cnt = 0; /* a dropout ends the stretch, as it ends a held stop */
       double sum = 0;
-      for (; k1 < nf && pf[k1] > SG_P; k1++)
+      for (; k1 < nf && pf[k1] > SG_P && (k1 == k0 || m->t[f + k1] - m->t[f + k1 - 1] <= STOP_GAP_S); k1++)
         if (isfinite(zm[k1])) sum += z[k1], cnt++;
       if (cnt >= 2) {
         double sd = sqrt(R / fmax(1.0, (double)cnt * m->emw)), qj = NAN;
