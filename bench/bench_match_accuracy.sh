@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench_match_accuracy.sh: accuracy of `dustload match`: the independent generator (shared/checks/gen_traces.py,
 # fixes within 5 m of the true trajectory) at sigma 5 and 15 m over several seeds, dustload's own simulator
-# at sigma 5 and 15 m, seeds 1-4 (interior and all fixes on the true segment, and all fixes within 5 m of the
+# at sigma 5 and 15 m, seeds 1-8 (interior and all fixes on the true segment, and all fixes within 5 m of the
 # true trajectory: bench_match_truth, built next to DUSTLOAD), and the real taxi traces (route length
 # coverage both ways, bench/match_accuracy.py).
 # usage: bench/bench_match_accuracy.sh DUSTLOAD [SHARED_DIR (default ../shared)] [SEEDS (default "1 2 3 4 5 6")]
@@ -35,7 +35,7 @@ done
 SCORE=$(dirname "$DL")/bench_match_truth
 echo "simulator (dustload simulate, 1 h on the central Beijing network): fixes on their true segment, within 5 m"
 for sg in 5 15; do
-  for s in 1 2 3 4; do
+  for s in 1 2 3 4 5 6 7 8; do
     "$DL" simulate --network "$T/bj.net" --seed "$s" --hours 1 --sigma "$sg" -o "$T/sim" --force >/dev/null 2>&1
     "$DL" match --network "$T/bj.net" "$T/sim/gps.nmea" -o "$T/sim/m.csv" --force -q
     if [ -x "$SCORE" ]; then

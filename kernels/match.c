@@ -20,6 +20,7 @@
 #define STAND_SIGMAS 4.0 /* a standing vehicle's fixes stay within this many sigmas of its kept fix */
 #define STOP_MPS 1.5     /* smoothed speed below which the vehicle may be stopped */
 #define STOP_MIN_S 3.0   /* shortest stop held in place */
+#define STOP_GAP_S 5.0   /* a stop (held, or capped before its junction) does not span a dropout longer than this */
 #define BOX_M 15.0       /* a junction's box: metres past its node where vehicles rarely stand */
 #define LINE_M 10.0      /* a long stop's junction stop line: the metres before the node ... */
 #define LINE_SHARE 0.5   /* ... hold this prior share of long stops ... */
@@ -1030,9 +1031,9 @@ static void smooth_q(const model *m, work *w, size_t f, size_t nf, double *z, do
         k0++;
         continue;
       }
-      size_t k1 = k0, cnt = 0;
+      size_t k1 = k0, cnt = 0; /* a dropout ends the stretch, as it ends a held stop */
       double sum = 0;
-      for (; k1 < nf && pf[k1] > SG_P; k1++)
+      for (; k1 < nf && pf[k1] > SG_P && (k1 == k0 || m->t[f + k1] - m->t[f + k1 - 1] <= STOP_GAP_S); k1++)
         if (isfinite(zm[k1])) sum += z[k1], cnt++;
       if (cnt >= 2) {
         double sd = sqrt(R / fmax(1.0, (double)cnt * m->emw)), qj = NAN;
@@ -1049,8 +1050,11 @@ static void smooth_q(const model *m, work *w, size_t f, size_t nf, double *z, do
       k0++;
       continue;
     }
-    size_t k1 = k0;
-    while (k1 < nf && fabs(sv[k1]) < STOP_MPS) k1++;
+    /* a dropout ends the stop: the vehicle may have crept on to a
+     * second stop unseen (a 26 s dropout between the stop lines of two
+     * junctions 35 m apart held both at the first) */
+    size_t k1 = k0 + 1;
+    while (k1 < nf && fabs(sv[k1]) < STOP_MPS && m->t[f + k1] - m->t[f + k1 - 1] <= STOP_GAP_S) k1++;
     double sum = 0;
     size_t cnt = 0;
     for (size_t k = k0; k < k1; k++)
@@ -1352,10 +1356,11 @@ static double estimate_rho(const double *t, const double *x, const double *y, co
 static int standing(const double *speed, size_t i) { return speed && speed[i] < STAND_MPS; }
 
 /* kinds (bad, outlier, observation, thinned), hard-break flags and HMM
- * observation positions and weights of trace [a,b) */
-static void prepare(const dl_match_opts *o, double sigma, const double *t, const double *x, const double *y,
-                    const double *speed, size_t a, size_t b, uint8_t *kind, uint8_t *brk, double *hx, double *hy,
-                    double *hw) {
+ * observation positions and weights of trace [a,b), for GPS error sigma
+ * and AR(1) coefficient rho per second (both only shape the stands) */
+static void prepare(const dl_match_opts *o, double sigma, double rho, const double *t, const double *x,
+                    const double *y, const double *speed, size_t a, size_t b, uint8_t *kind, uint8_t *brk, double *hx,
+                    double *hy, double *hw) {
   for (size_t i = a; i < b; i++) {
     kind[i] = isfinite(t[i]) && isfinite(x[i]) && isfinite(y[i]) ? K_OBS : K_BAD;
     brk[i] = 0;
@@ -1404,7 +1409,6 @@ static void prepare(const dl_match_opts *o, double sigma, const double *t, const
   /* a standing vehicle's kept fix observes the mean of the fixes of its
    * stand: the emission gains what the mean knows more (the variance
    * factor of the mean of m AR(1) errors) */
-  double rho = o->rho > 0 ? o->rho : RHO_START;
   for (size_t i = a; i < b; i++) hx[i] = x[i], hy[i] = y[i], hw[i] = 0;
   for (size_t i = a; i < b; i++) {
     if (kind[i] != K_OBS || !standing(speed, i)) continue;
@@ -1472,8 +1476,8 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
       size_t a = tr_start[r], b = tr_start[r + 1];
       sig[r] = o->sigma > 0 ? o->sigma : estimate_sigma(n, o, &q, x, y, a, b, tmp);
       bet[r] = o->beta > 0 ? o->beta : fmax(3.0, 0.5 * sig[r]);
-      prepare(o, sig[r], t, x, y, speed, a, b, kind, brk, hx, hy, hw);
       rho[r] = o->rho > 0 ? o->rho : RHO_START;
+      prepare(o, sig[r], rho[r], t, x, y, speed, a, b, kind, brk, hx, hy, hw);
       dtm[r] = median_step(t, a, b, tmp);
     }
     if (!ok) {
@@ -1589,6 +1593,8 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
         be = be < 3 ? 3 : be > 200 ? 200 : be; /* the estimate from the chosen path tends to collapse */
         if (fabs(be / bet[r] - 1) > 0.2) bet[r] = be, redo[r] = 1;
       }
+      /* the stands, thinned with the first (nearest-road) sigma, again with the new estimates */
+      if (redo[r]) prepare(o, sig[r], rho[r], t, x, y, speed, a, b, kind, brk, hx, hy, hw);
       any |= redo[r];
     }
     if (!any) break;
