@@ -15,6 +15,14 @@
 #define KNOT_MPS (1852.0 / 3600.0)
 #define MAX_FRAC 18 /* fraction digits kept exactly (fit in uint64) */
 
+/* XOR of the eight bytes of a, in its low byte (the NMEA checksum of a
+ * word-wise XOR accumulator); the upper bytes are left with partial folds. */
+static inline uint64_t xor_fold8(uint64_t a) {
+  a ^= a >> 32;
+  a ^= a >> 16;
+  return a ^ (a >> 8);
+}
+
 static const double pow10_tab[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,
                                    1e7,  1e8,  1e9,  1e10, 1e11, 1e12, 1e13,
                                    1e14, 1e15, 1e16, 1e17, 1e18};
@@ -623,9 +631,7 @@ static inline const char *xor_scan(const char *s, const char *e, unsigned *x) {
     hit |= *s == '$';
   }
   if (hit) return memchr(s0, '$', (size_t)(e - s0));
-  acc ^= acc >> 32;
-  acc ^= acc >> 16;
-  acc ^= acc >> 8;
+  acc = xor_fold8(acc);
   *x = ((unsigned)acc ^ t) & 0xff;
   return NULL;
 }
@@ -951,9 +957,7 @@ static inline const char *scan_swar(const char *q, const char *lim, unsigned *x)
     if (hit) {
       int j = __builtin_ctzll(hit) >> 3;
       if (j) acc ^= w & (~0ULL >> (64 - 8 * j));
-      acc ^= acc >> 32;
-      acc ^= acc >> 16;
-      acc ^= acc >> 8;
+      acc = xor_fold8(acc);
       *x = (unsigned)acc & 0xff;
       return q + j;
     }
@@ -981,9 +985,7 @@ static inline const char *scan_sse2(const char *q, const char *lim, unsigned *x)
       acc = _mm_xor_si128(acc, _mm_and_si128(v, keep));
       acc = _mm_xor_si128(acc, _mm_srli_si128(acc, 8));
       uint64_t a = (uint64_t)_mm_cvtsi128_si64(acc);
-      a ^= a >> 32;
-      a ^= a >> 16;
-      a ^= a >> 8;
+      a = xor_fold8(a);
       *x = (unsigned)a & 0xff;
       return q + j;
     }
@@ -1014,9 +1016,7 @@ AVX2_FN static inline const char *scan_avx2(const char *q, const char *lim, unsi
       __m128i a2 = _mm_xor_si128(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
       a2 = _mm_xor_si128(a2, _mm_srli_si128(a2, 8));
       uint64_t a = (uint64_t)_mm_cvtsi128_si64(a2);
-      a ^= a >> 32;
-      a ^= a >> 16;
-      a ^= a >> 8;
+      a = xor_fold8(a);
       *x = (unsigned)a & 0xff;
       return q + j;
     }
@@ -1272,9 +1272,7 @@ static inline int t1_prefix(state *st, const char *p, uint64_t w) {
   if (p[0] != '$' || p[1] == 'P' || !alnum_up(p[1]) || !alnum_up(p[2])) return -1;
   st->t1_pre[rmc] = pre;
   uint64_t x = pre >> 8; /* "ttXXX,": its part of the checksum */
-  x ^= x >> 32;
-  x ^= x >> 16;
-  x ^= x >> 8;
+  x = xor_fold8(x);
   st->t1_px[rmc] = (uint8_t)x;
   return rmc;
 }
@@ -1291,9 +1289,7 @@ static const uint16_t t1_hex[256] = {T1_D100(T1_HX, 0) T1_D100(T1_HX, 100) T1_D1
  * but for the low byte's x. */
 static inline const char *t1_end(const char *b, unsigned j, uint64_t a, unsigned x) {
   const char *star = b + j;
-  a ^= a >> 32;
-  a ^= a >> 16;
-  a ^= a >> 8;
+  a = xor_fold8(a);
   /* "*hh" expected, upper-case hex (line_fast reads the rest); the 5
    * bytes from the '*' compared at the top of a word */
   uint64_t want = (uint64_t)t1_hex[(a ^ x) & 0xFF] << 32 | (uint64_t)'*' << 24;
