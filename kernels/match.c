@@ -226,6 +226,12 @@ typedef struct model {
 /* Angle between two headings in degrees, cos of it. */
 static double cos_deg(double a, double b) { return cos((a - b) * (M_PI / 180.0)); }
 
+/* Angle d in degrees into (-180, 180] (any finite d). */
+static double wrap180(double d) {
+  d = fmod(d, 360.0);
+  return d > 180.0 ? d - 360.0 : d <= -180.0 ? d + 360.0 : d;
+}
+
 /* Heading term of concentration kappa (per trace), as log-likelihood
  * relative to a perfect match: kappa (cos - 1) of a von Mises course error
  * (density ~ sqrt(kappa / 2 pi) at its peak), floored where a uniform
@@ -1237,7 +1243,7 @@ static int match_chunk(const model *m, work *w, const chunk *ch, dl_match_out *o
         size_t i = w->obs[s];
         emd[i] = w->c[w->state[s]].dist;
         if (m->speed && m->course && m->speed[i] > HEAD_MPS && isfinite(m->course[i])) {
-          hed[i] = fmod(m->course[i] - w->c[w->state[s]].head + 540.0, 360.0) - 180.0; /* (-180, 180] */
+          hed[i] = wrap180(m->course[i] - w->c[w->state[s]].head);
         }
       }
     for (size_t s = s0 + 1, sp = s0; s < s1; s++) {
@@ -1372,7 +1378,8 @@ static double start_kappa(const dl_net *n, dl_net_query *q, const double *x, con
     dl_net_nearest(n, q, x[i], y[i], 4, radius, DL_NETQ_PER_SEGMENT);
     double best = INFINITY;
     for (size_t h = 0; h < q->n; h++) {
-      double dh = fmod(course[i] - q->hit[h].heading + 450.0, 180.0) - 90.0; /* either way: (-90, 90] */
+      double dh = wrap180(course[i] - q->hit[h].heading); /* either way along the road: (-90, 90] */
+      dh = dh > 90.0 ? dh - 180.0 : dh <= -90.0 ? dh + 180.0 : dh;
       if (fabs(dh) < fabs(best)) best = dh;
     }
     if (q->n) tmp[k++] = best;

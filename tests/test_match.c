@@ -620,8 +620,8 @@ static void matcher_standing_vehicle_keeps_its_road_at_sigma_15(void **state) {
  * matched to their true segment on build_parallel_links at sigma 15 m over
  * 20 seeds: road A throughout (sw 0), or A, the link to B at x 400-460, B,
  * the link back at x 640-700, A (sw 1); 10 m/s with the receiver's course
- * (the true piece's heading, 1 degree of AR(1) noise) when course is set,
- * else speed only. */
+ * (the true piece's heading, 1 degree of AR(1) noise) when course is set
+ * (2: the same less 720 degrees), else speed only. */
 static double course_share(const dl_net *n, int sw, int course) {
   run r;
   run_alloc(&r, 95);
@@ -642,7 +642,7 @@ static double course_share(const dl_net *n, int sw, int course) {
       else if (sw && s > 580 + 2 * lk) px = 700 + (s - 580 - 2 * lk);
       tseg[i] = seg_at(n, px, py);
       r.t[i] = (double)i, r.x[i] = px + ex[i], r.y[i] = py + ey[i], r.sp[i] = 10;
-      r.co[i] = course ? hd + cn[i] : NAN;
+      r.co[i] = course ? hd + cn[i] - (course == 2 ? 720.0 : 0.0) : NAN;
     }
     assert_int_equal(run_match(n, &r, NULL), DL_OK);
     for (size_t i = 1; i + 1 < r.n; i++)
@@ -666,6 +666,8 @@ static void matcher_course_shows_the_link_between_parallel_roads(void **state) {
   double without = 0.5 * (course_share(f.n, 0, 0) + course_share(f.n, 1, 0));
   if (!(with >= 0.9 && with >= without + 0.15)) print_message("%.3f with the course, %.3f without\n", with, without);
   assert_true(with >= 0.9 && with >= without + 0.15);
+  /* a course outside [0, 360) is the same course */
+  assert_true(course_share(f.n, 1, 2) == course_share(f.n, 1, 1));
   dl_netbuf_free(&f.nb);
 }
 
