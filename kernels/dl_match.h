@@ -52,6 +52,8 @@ typedef struct dl_match_summary {
   double median_dist;  /* median distance_m over matched fixes (NAN when none) */
   double sigma, beta;  /* the values used */
   double rho;          /* the GPS error AR(1) coefficient used */
+  double course_sigma; /* degrees: the course error used (clamped), NAN when the course was not measured */
+  double course_bias;  /* degrees: the course's bias against the roads, subtracted; NAN as course_sigma */
 } dl_match_summary;
 
 /* Output arrays, one entry per fix, allocated by the caller (n each). */

@@ -1365,13 +1365,12 @@ static double estimate_kappa(double *v, size_t n, double *bias) {
  * estimate_kappa of the angles between the course of up to 1000 evenly
  * spread moving fixes and the best aligned of their 4 nearest roads within
  * radius (either way along them): a little sharp, as the best of four,
- * which the estimate from the first pass's roads corrects; fallback when
- * too few fixes have a course. Saves the pass a broad start would need. */
+ * which the estimate from the first pass's roads corrects; NAN when too
+ * few fixes have a course. Saves the pass a broad start would need. */
 static double start_kappa(const dl_net *n, dl_net_query *q, const double *x, const double *y, const double *speed,
-                          const double *course, size_t a, size_t b, double radius, double fallback, double *tmp,
-                          double *bias) {
+                          const double *course, size_t a, size_t b, double radius, double *tmp, double *bias) {
   *bias = 0;
-  if (!speed || !course || !(fallback > 0)) return fallback;
+  if (!speed || !course) return NAN;
   size_t len = b - a, step = len > 1000 ? (len + 999) / 1000 : 1, k = 0;
   for (size_t i = a; i < b; i += step) {
     if (!(speed[i] > HEAD_MPS) || !isfinite(course[i]) || !isfinite(x[i]) || !isfinite(y[i])) continue;
@@ -1384,8 +1383,7 @@ static double start_kappa(const dl_net *n, dl_net_query *q, const double *x, con
     }
     if (q->n) tmp[k++] = best;
   }
-  double kc = estimate_kappa(tmp, k, bias);
-  return isfinite(kc) ? kc : fallback;
+  return estimate_kappa(tmp, k, bias);
 }
 
 /* sigma from the distance of up to 1000 evenly spread fixes to their nearest road */
@@ -1533,11 +1531,12 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
   double *hx = malloc((N ? N : 1) * sizeof *hx), *hy = malloc((N ? N : 1) * sizeof *hy);
   double *hw = malloc((N ? N : 1) * sizeof *hw), *kap = malloc((n_tr ? n_tr : 1) * sizeof *kap);
   double *hbi = calloc(n_tr ? n_tr : 1, sizeof *hbi);
+  uint8_t *kest = calloc(n_tr ? n_tr : 1, 1); /* the trace's course error was measured */
   /* heading concentration above which moving fixes are all kept */
   const double keep_kappa = 1.0 / ((COURSE_KEEP * M_PI / 180.0) * (COURSE_KEEP * M_PI / 180.0));
   chunk *ch = NULL;
   int rc = DL_OK;
-  if (!kind || !brk || !mis || !sig || !bet || !rho || !dtm || !brks || !deg || !hx || !hy || !hw || !kap || !hbi) {
+  if (!kind || !brk || !mis || !sig || !bet || !rho || !dtm || !brks || !deg || !hx || !hy || !hw || !kap || !hbi || !kest) {
     rc = DL_ENOMEM;
     goto done;
   }
@@ -1566,8 +1565,10 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
       sig[r] = o->sigma > 0 ? o->sigma : estimate_sigma(n, o, &q, x, y, a, b, tmp);
       bet[r] = o->beta > 0 ? o->beta : fmax(3.0, 0.5 * sig[r]);
       rho[r] = o->rho > 0 ? o->rho : RHO_START;
-      kap[r] = start_kappa(n, &q, x, y, speed, course, a, b, fmax(3.0 * sig[r], 30.0), o->heading_kappa, tmp,
-                           &hbi[r]);
+      double kc = o->heading_kappa > 0 ? start_kappa(n, &q, x, y, speed, course, a, b, fmax(3.0 * sig[r], 30.0), tmp,
+                                                     &hbi[r])
+                                        : NAN;
+      kap[r] = isfinite(kc) ? kc : o->heading_kappa, kest[r] = isfinite(kc);
       prepare(o, sig[r], rho[r], t, x, y, speed, course, kap[r] >= keep_kappa, a, b, kind, brk, hx, hy, hw);
       dtm[r] = median_step(t, a, b, tmp);
     }
@@ -1679,7 +1680,7 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
       double hb = 0, kc = o->heading_kappa > 0 ? estimate_kappa(v, k3, &hb) : NAN;
       free(v);
       if (isfinite(kc) && (fabs(log(kc / kap[r])) > 0.2 || fabs(hb - hbi[r]) > 0.5))
-        kap[r] = kc, hbi[r] = hb, redo[r] = 1;
+        kap[r] = kc, hbi[r] = hb, kest[r] = 1, redo[r] = 1;
       if (o->sigma <= 0 && k2 >= 20 && isfinite(sg)) {
         sg = sg < 4 ? 4 : sg > 25 ? 25 : sg;
         if (fabs(sg / sig[r] - 1) > 0.2) sig[r] = sg, redo[r] = 1;
@@ -1709,6 +1710,7 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
       memset(S, 0, sizeof *S);
       size_t a = tr_start[r], b = tr_start[r + 1], k = 0;
       S->points = b - a, S->breaks = brks[r], S->sigma = sig[r], S->beta = bet[r], S->rho = rho[r];
+      S->course_sigma = kest[r] ? 180.0 / M_PI / sqrt(kap[r]) : NAN, S->course_bias = kest[r] ? hbi[r] : NAN;
       for (size_t i = a; i < b; i++) {
         switch (out->status[i]) {
           case DL_MATCH_MATCHED: S->matched++, mis[k++] = out->dist[i]; break;
@@ -1721,7 +1723,7 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
     }
 done:
   free(kind), free(brk), free(mis), free(sig), free(bet), free(rho), free(dtm), free(brks), free(ch), free(deg);
-  free(hx), free(hy), free(hw), free(kap), free(hbi);
+  free(hx), free(hy), free(hw), free(kap), free(hbi), free(kest);
   if (rc == DL_ENOMEM) return dl_errf(e, DL_ENOMEM, "match: out of memory");
   return rc;
 }

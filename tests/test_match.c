@@ -3,8 +3,8 @@
  * outliers, far-away fixes, identical results for 1 and 2 threads, parallel
  * one-way roads under AR(1) noise (driving, and standing with the
  * receiver's speed), a stop before a small one-way square, stops (long
- * and short) before junctions, and the receiver's course showing a link
- * between parallel roads. */
+ * and short) before junctions, and the receiver's course (its error and
+ * bias measured) showing a link between parallel roads. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -671,6 +671,36 @@ static void matcher_course_shows_the_link_between_parallel_roads(void **state) {
   dl_netbuf_free(&f.nb);
 }
 
+static void matcher_measures_course_error_and_bias(void **state) {
+  (void)state;
+  netfix f;
+  build_loop(&f, 0);
+  run r;
+  run_alloc(&r, 95);
+  double ex[95], ey[95], cn[95], dummy[95];
+  ar1_noise(r.n, 5, 11, ex, ey);
+  /* east along the south road at 10 m/s; the course 4 degrees off
+   * (a receiver's bias, or grid convergence) with noise of sd sd */
+  static const double sd[2] = {1, 6}, lo[2] = {2, 4.5}, hi[2] = {2, 8.5}; /* measured: 2.00, 6.86 */
+  for (int k = 0; k < 2; k++) {
+    ar1_noise(r.n, sd[k], 12, cn, dummy);
+    for (size_t i = 0; i < r.n; i++)
+      r.t[i] = (double)i, r.x[i] = 25 + 10.0 * (double)i + ex[i], r.y[i] = ey[i], r.sp[i] = 10, r.co[i] = 94 + cn[i];
+    assert_int_equal(run_match(f.n, &r, NULL), DL_OK);
+    if (!(r.sum.course_sigma >= lo[k] && r.sum.course_sigma <= hi[k] && fabs(r.sum.course_bias - 4) < 1))
+      print_message("sd %.0f: course error %.2f, bias %.2f\n", sd[k], r.sum.course_sigma, r.sum.course_bias);
+    /* the true error is below the 2 degree clamp at sd 1 */
+    assert_true(r.sum.course_sigma >= lo[k] && r.sum.course_sigma <= hi[k]);
+    assert_true(fabs(r.sum.course_bias - 4) < 1);
+    for (size_t i = 0; i < r.n; i++) assert_int_equal(r.o.dir[i], 0);
+  }
+  for (size_t i = 0; i < r.n; i++) r.co[i] = NAN; /* no course: nothing measured */
+  assert_int_equal(run_match(f.n, &r, NULL), DL_OK);
+  assert_true(isnan(r.sum.course_sigma) && isnan(r.sum.course_bias));
+  run_free(&r);
+  dl_netbuf_free(&f.nb);
+}
+
 static void matcher_stop_before_a_corner_is_not_pulled_to_it(void **state) {
   (void)state;
   /* a one-way road east to (500,0), then north: the vehicle stops 6 m before
@@ -963,6 +993,7 @@ int main(void) {
       cmocka_unit_test(matcher_long_stop_is_placed_at_the_stop_line),
       cmocka_unit_test(matcher_stop_does_not_span_a_dropout),
       cmocka_unit_test(matcher_course_shows_the_link_between_parallel_roads),
+      cmocka_unit_test(matcher_measures_course_error_and_bias),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
