@@ -1,7 +1,8 @@
 /* bench_match.c: map-matching speed: 1 Hz drives on the central Beijing
  * network (random walks along the directed graph, 8-16 m/s, stops, AR(1)
  * noise sigma 5 m, fixed seed), matched with 1 and 2 threads: fixes/s and
- * per core, result hash, peak RSS; then the whole `dustload match` process
+ * per core, result hash, peak RSS, without and with the receiver's speed
+ * and course; then the whole `dustload match` process
  * on a one-hour NMEA-free CSV trace, network opening included.
  * usage: bench_match NET [TRACES (default 24 one-hour traces)] */
 #include <math.h>
@@ -38,12 +39,16 @@ static double nrand(void) {
   return sqrt(-2 * log(u + 1e-300)) * cos(2 * M_PI * v);
 }
 
-/* One drive of n fixes from a random edge: truth along the graph, noisy x/y out. */
+/* One drive of n fixes from a random edge: truth along the graph, noisy x/y
+ * out; the receiver's speed and course (the travel heading of the true
+ * piece, 1 degree of noise, held while stopped) when sp/co are not NULL. */
 static void drive(const dl_net *n, size_t nfix, double t0, double *t, double *x, double *y, double *lat,
-                  double *lon) {
+                  double *lon, double *sp, double *co) {
   uint32_t e = (uint32_t)(urand() * n->n_edges);
-  double pos = 0, v = 12, nx = 0, ny = 0, stop = 0;
+  double pos = 0, v = 12, nx = 0, ny = 0, stop = 0, course = 0;
+  uint64_t cs = (uint64_t)t0;
   for (size_t i = 0; i < nfix; i++) {
+    int stopped = stop > 0;
     if (stop > 0) stop -= 1;
     else pos += v;
     while (pos >= n->edge_len[e]) {
@@ -67,6 +72,21 @@ static void drive(const dl_net *n, size_t nfix, double t0, double *t, double *x,
     nx = 0.7 * nx + sqrt(1 - 0.49) * 5 * nrand();
     ny = 0.7 * ny + sqrt(1 - 0.49) * 5 * nrand();
     t[i] = t0 + (double)i, x[i] = px + nx, y[i] = py + ny;
+    if (sp) {
+      uint32_t a = n->seg_vtx[s], b = n->seg_vtx[s + 1] - 1; /* piece holding off */
+      while (b - a > 1) {
+        uint32_t m = a + (b - a) / 2;
+        if (n->vtx_off[m] <= off) a = m;
+        else b = m;
+      }
+      /* its own generator: the x/y of the drives do not depend on sp */
+      cs = cs * 6364136223846793005ULL + 1442695040888963407ULL;
+      double u1 = (double)(cs >> 11) / 9007199254740992.0;
+      cs = cs * 6364136223846793005ULL + 1442695040888963407ULL;
+      double u2 = (double)(cs >> 11) / 9007199254740992.0, g = sqrt(-2 * log(u1 + 1e-300)) * cos(2 * M_PI * u2);
+      if (!stopped) course = fmod(n->vtx_head[a] + (n->edge_dir[e] ? 180.0 : 0.0) + g + 360.0, 360.0);
+      sp[i] = stopped ? 0.0 : v, co[i] = course;
+    }
     if (lat) lat[i] = la + ny / 111000.0, lon[i] = lo + nx / (111320.0 * cos(la * M_PI / 180));
   }
 }
@@ -85,6 +105,7 @@ int main(int argc, char **argv) {
     return 66;
   }
   double *t = malloc(N * sizeof *t), *x = malloc(N * sizeof *x), *y = malloc(N * sizeof *y);
+  double *sp = malloc(N * sizeof *sp), *co = malloc(N * sizeof *co);
   size_t *st = malloc((ntr + 1) * sizeof *st);
   dl_match_out o;
   o.seg = malloc(N * sizeof *o.seg);
@@ -94,41 +115,47 @@ int main(int argc, char **argv) {
   dl_match_summary *sum = malloc(ntr * sizeof *sum);
   for (size_t r = 0; r < ntr; r++) {
     st[r] = r * per;
-    drive(&n, per, 1.6e9 + 1e5 * (double)r, t + r * per, x + r * per, y + r * per, NULL, NULL);
+    drive(&n, per, 1.6e9 + 1e5 * (double)r, t + r * per, x + r * per, y + r * per, NULL, NULL, sp + r * per,
+          co + r * per);
   }
   st[ntr] = N;
   printf("bench_match: %zu traces x %zu fixes at 1 Hz, sigma 5 m AR(1), on %s (%u segments)\n", ntr, per, argv[1],
          n.n_segs);
-  double rate1 = 0;
-  for (int th = 1; th <= 2; th++) {
-    dl_match_opts mo;
-    dl_match_opts_default(&mo);
-    mo.threads = th;
-    double best = INFINITY;
-    for (int rep = 0; rep < 3; rep++) {
-      double t0 = now_s();
-      if (dl_match(&n, &mo, ntr, st, t, x, y, NULL, NULL, &o, sum, &e)) {
-        fprintf(stderr, "%s\n", e.msg);
-        return 70;
+  /* mode 0: positions only (as from the CSV); 1: with the receiver's
+   * speed and course (as from NMEA RMC) */
+  for (int mode = 0; mode < 2; mode++) {
+    double rate1 = 0;
+    if (mode) printf("with the receiver's speed and course (1 degree):\n");
+    for (int th = 1; th <= 2; th++) {
+      dl_match_opts mo;
+      dl_match_opts_default(&mo);
+      mo.threads = th;
+      double best = INFINITY;
+      for (int rep = 0; rep < 3; rep++) {
+        double t0 = now_s();
+        if (dl_match(&n, &mo, ntr, st, t, x, y, mode ? sp : NULL, mode ? co : NULL, &o, sum, &e)) {
+          fprintf(stderr, "%s\n", e.msg);
+          return 70;
+        }
+        double dt = now_s() - t0;
+        if (dt < best) best = dt;
       }
-      double dt = now_s() - t0;
-      if (dt < best) best = dt;
+      uint64_t hsh = 1469598103934665603ULL;
+      size_t matched = 0, breaks = 0;
+      for (size_t i = 0; i < N; i++) {
+        int64_t q = o.seg[i] == DL_NET_NONE ? -1 : (int64_t)llround(o.offset[i] * 1000);
+        hsh = (hsh ^ o.seg[i]) * 1099511628211ULL;
+        hsh = (hsh ^ (uint64_t)q) * 1099511628211ULL;
+        matched += o.status[i] == DL_MATCH_MATCHED;
+      }
+      for (size_t r = 0; r < ntr; r++) breaks += sum[r].breaks;
+      double rate = (double)N / best;
+      if (th == 1) rate1 = rate;
+      printf("threads %d: %.3f s, %.0f fixes/s, %.0f fixes/s per core, speed-up %.2f; matched %.2f %%, breaks %zu; "
+             "hash %016llx\n",
+             th, best, rate, rate / th, rate / rate1, 100.0 * (double)matched / (double)N, breaks,
+             (unsigned long long)hsh);
     }
-    uint64_t hsh = 1469598103934665603ULL;
-    size_t matched = 0, breaks = 0;
-    for (size_t i = 0; i < N; i++) {
-      int64_t q = o.seg[i] == DL_NET_NONE ? -1 : (int64_t)llround(o.offset[i] * 1000);
-      hsh = (hsh ^ o.seg[i]) * 1099511628211ULL;
-      hsh = (hsh ^ (uint64_t)q) * 1099511628211ULL;
-      matched += o.status[i] == DL_MATCH_MATCHED;
-    }
-    for (size_t r = 0; r < ntr; r++) breaks += sum[r].breaks;
-    double rate = (double)N / best;
-    if (th == 1) rate1 = rate;
-    printf("threads %d: %.3f s, %.0f fixes/s, %.0f fixes/s per core, speed-up %.2f; matched %.2f %%, breaks %zu; "
-           "hash %016llx\n",
-           th, best, rate, rate / th, rate / rate1, 100.0 * (double)matched / (double)N, breaks,
-           (unsigned long long)hsh);
   }
   printf("peak RSS %.1f MB\n", peak_mb());
   /* the whole command on one hour */
@@ -138,7 +165,7 @@ int main(int argc, char **argv) {
   if (sl) *sl = 0;
   else snprintf(dir, sizeof dir, ".");
   double *la = malloc(per * sizeof *la), *lo = malloc(per * sizeof *lo);
-  drive(&n, per, 1.6e9, t, x, y, la, lo);
+  drive(&n, per, 1.6e9, t, x, y, la, lo, NULL, NULL);
   snprintf(csv, sizeof csv, "/tmp/bench_match_%d.csv", (int)getpid());
   snprintf(outp, sizeof outp, "/tmp/bench_match_%d.out.csv", (int)getpid());
   FILE *f = fopen(csv, "w");
@@ -161,7 +188,7 @@ int main(int argc, char **argv) {
   printf("dustload match process on a one-hour 1 Hz trace (open network, read, match, write): %.3f s (best of 5)\n",
          best);
   unlink(csv), unlink(outp);
-  free(la), free(lo), free(t), free(x), free(y), free(st), free(sum);
+  free(la), free(lo), free(t), free(x), free(y), free(sp), free(co), free(st), free(sum);
   free(o.seg), free(o.offset), free(o.mx), free(o.my), free(o.mlat), free(o.mlon), free(o.dist), free(o.status);
   dl_network_close(h);
   return 0;

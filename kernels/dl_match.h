@@ -32,7 +32,11 @@ typedef struct dl_match_opts {
   double still_m;     /* fixes within this of the last kept one are not HMM observations (default 10 m) */
   double uturn;       /* log-likelihood penalty of a U-turn (default 8) */
   double turn;        /* log-likelihood cost per radian of turning between edges on a route (default 3) */
-  double heading_kappa; /* weight of the heading term when speed > 3 m/s (default 2) */
+  double heading_kappa; /* heading term when speed > 3 m/s: its concentration when the course error cannot be
+                           measured (default 2, about 40 degrees; 0 = no heading term); with a course, the
+                           concentration and bias are estimated per trace (1 / sigma^2, sigma clamped to
+                           [2, 30] degrees) and a moving fix with a course sharper than 10 degrees is never
+                           thinned as standing jitter */
   double rho;         /* AR(1) coefficient per second of the GPS error; 0 = estimate per trace */
   double smooth_q;    /* along-route smoother acceleration noise, m^2/s^3 (default 0.3) */
   int threads;        /* OpenMP threads; 0 = the OpenMP default */
@@ -48,6 +52,8 @@ typedef struct dl_match_summary {
   double median_dist;  /* median distance_m over matched fixes (NAN when none) */
   double sigma, beta;  /* the values used */
   double rho;          /* the GPS error AR(1) coefficient used */
+  double course_sigma; /* degrees: the course error used (clamped), NAN when the course was not measured */
+  double course_bias;  /* degrees: the course's bias against the roads, subtracted; NAN as course_sigma */
 } dl_match_summary;
 
 /* Output arrays, one entry per fix, allocated by the caller (n each). */

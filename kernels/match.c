@@ -43,6 +43,12 @@
 #define SG_P 0.15         /* stopped probability above which a stretch may be a short stop */
 #define SG_EPS 1.0        /* m: a short stop's cap before its junction node */
 #define AGILE_Q 1.0       /* m^2/s^3: acceleration noise of the smoother that picks the side of each junction */
+#define HEAD_MPS 3.0     /* receiver speed above which its course is used */
+#define HEAD_EPS 0.05    /* share of courses unrelated to the road piece (turning, bends the map lacks) */
+#define COURSE_MIN 2.0   /* degrees: clamp of the per-trace course error sigma (receivers: 1-5 degrees ... */
+#define COURSE_MAX 30.0  /* ... above a few m/s; OSM pieces add their own) */
+#define COURSE_BIAS 10.0 /* degrees: largest course bias taken from a trace */
+#define COURSE_KEEP 10.0 /* degrees: with the course this good, a moving fix is never thinned as still */
 #define RHO_START 0.7    /* GPS error AR(1) coefficient per second before it is estimated */
 #define EM_GAIN 2.0      /* emission weight over (1 - r) / (1 + r): that discount is exact for a constant
                             offset between two roads, but the emission also separates roads whose distance
@@ -99,6 +105,7 @@ void dl_match_seg_point(const dl_net *n, uint32_t s, double off, double *x, doub
 /* ---- per-thread workspace ------------------------------------------------ */
 typedef struct cand {
   uint32_t edge;
+  float head;  /* heading of the piece the fix projects onto, in the travel direction, degrees */
   double pos;  /* metres along the directed edge */
   double dist; /* metres from the fix */
   double em;   /* log emission */
@@ -212,10 +219,32 @@ typedef struct model {
                             (the observations before and after a stand are too far off in time to correlate) */
   const uint8_t *kind;
   const uint8_t *deg;  /* [n_nodes] segments meeting at each node (capped at 255) */
+  double hk, hf;       /* heading term: von Mises concentration, its floor (log-likelihood <= 0) */
+  double hb;           /* degrees: the course's bias against the map (grid convergence, receiver), subtracted */
 } model;
 
 /* Angle between two headings in degrees, cos of it. */
 static double cos_deg(double a, double b) { return cos((a - b) * (M_PI / 180.0)); }
+
+/* Angle d in degrees into (-180, 180] (any finite d). */
+static double wrap180(double d) {
+  d = fmod(d, 360.0);
+  return d > 180.0 ? d - 360.0 : d <= -180.0 ? d + 360.0 : d;
+}
+
+/* Heading term of concentration kappa (per trace), as log-likelihood
+ * relative to a perfect match: kappa (cos - 1) of a von Mises course error
+ * (density ~ sqrt(kappa / 2 pi) at its peak), floored where a uniform
+ * share HEAD_EPS of unrelated courses would take over. A sharp course
+ * (kappa ~ 800 at 2 degrees) costs a link that turns 10 degrees away from
+ * it several nats per fix, yet one course far off (a turn between fixes, a
+ * map bend) costs at most -hf (7.2 nats at 2 degrees). The floor is the
+ * maximum, not the smooth mixture: no exp and log per candidate, and the
+ * same results on the simulations. */
+static void heading_model(double kappa, model *m) {
+  m->hk = kappa;
+  m->hf = kappa > 0 ? log(HEAD_EPS / (1 - HEAD_EPS) / sqrt(2 * M_PI * kappa)) : -INFINITY;
+}
 
 /* 1 when edge e continues one of the previous step's candidate edges pc[0..np):
  * the same edge, or an edge leaving its end node or a node one edge further. */
@@ -236,7 +265,8 @@ static void cand_set(const model *m, const dl_net_hit *hit, int d, uint32_t e, d
   c->pos = d ? m->n->seg_len[hit->seg] - hit->offset : hit->offset;
   c->dist = hit->dist;
   c->em = em;
-  if (isfinite(hd)) c->em += m->o->heading_kappa * (cos_deg(hd, hit->heading + (d ? 180.0 : 0.0)) - 1.0);
+  c->head = (float)(hit->heading + (d ? 180.0 : 0.0));
+  if (isfinite(hd)) c->em += fmax(m->hk * (cos_deg(hd, c->head) - 1.0), m->hf);
 }
 
 /* Directed candidates of fix i into c: the k nearest, then (up to MAXK)
@@ -259,7 +289,7 @@ static int candidates(const model *m, work *w, size_t i, cand *c, const cand *pc
   }
   int k = m->o->k < MAXK ? m->o->k : MAXK, nc = 0;
   double sp = m->speed ? m->speed[i] : NAN, co = m->course ? m->course[i] : NAN;
-  double hd = sp > 3.0 && isfinite(co) && m->o->heading_kappa > 0 ? co : NAN;
+  double hd = sp > HEAD_MPS && isfinite(co) && m->o->heading_kappa > 0 ? co - m->hb : NAN;
   size_t h = 0;
   int d = 0;
   for (; h < near && nc < k; h++) {
@@ -1153,7 +1183,7 @@ typedef struct chunk {
  * the restarts inside the core to *breaks and the chosen transitions'
  * |route - straight| to mis[fix] and the chosen candidates' distances to emd[fix]. */
 static int match_chunk(const model *m, work *w, const chunk *ch, dl_match_out *out, size_t *breaks, double *mis,
-                       double *emd) {
+                       double *emd, double *hed) {
   const dl_net *n = m->n;
   size_t a = ch->a, nf = ch->b - ch->a;
   if (work_reserve(w, nf)) return DL_ENOMEM;
@@ -1209,7 +1239,13 @@ static int match_chunk(const model *m, work *w, const chunk *ch, dl_match_out *o
     double cprev = cur.pos;
     w->coord[w->obs[s0] - a] = cprev;
     for (size_t s = s0; s < s1; s++)
-      if (w->state[s] >= 0 && w->obs[s] >= ch->c0 && w->obs[s] < ch->c1) emd[w->obs[s]] = w->c[w->state[s]].dist;
+      if (w->state[s] >= 0 && w->obs[s] >= ch->c0 && w->obs[s] < ch->c1) {
+        size_t i = w->obs[s];
+        emd[i] = w->c[w->state[s]].dist;
+        if (m->speed && m->course && m->speed[i] > HEAD_MPS && isfinite(m->course[i])) {
+          hed[i] = wrap180(m->course[i] - w->c[w->state[s]].head);
+        }
+      }
     for (size_t s = s0 + 1, sp = s0; s < s1; s++) {
       if (w->state[s] < 0) continue;
       const cand *cc = w->c + w->state[s];
@@ -1306,6 +1342,50 @@ static double median_inplace(double *v, size_t n) {
   return k % 2 ? v[k / 2] : 0.5 * (v[k / 2 - 1] + v[k / 2]);
 }
 
+/* Heading concentration 1 / sigma^2 (radians) from the signed angles
+ * (degrees) between the course and the piece of the chosen candidate,
+ * v[0..n) (overwritten): *bias = their median (clamped to COURSE_BIAS),
+ * sigma = 1.4826 x the median of |angle - bias|, clamped to [COURSE_MIN,
+ * COURSE_MAX] (medians ignore the fixes of turns and wrong roads); NAN
+ * with fewer than 30 angles. */
+static double estimate_kappa(double *v, size_t n, double *bias) {
+  if (n < 30) return NAN;
+  double b = median_inplace(v, n);
+  if (!isfinite(b)) return NAN;
+  b = b < -COURSE_BIAS ? -COURSE_BIAS : b > COURSE_BIAS ? COURSE_BIAS : b;
+  for (size_t i = 0; i < n; i++) v[i] = fabs(v[i] - b);
+  double s = 1.4826 * median_inplace(v, n);
+  if (!isfinite(s)) return NAN;
+  *bias = b;
+  s = (s < COURSE_MIN ? COURSE_MIN : s > COURSE_MAX ? COURSE_MAX : s) * (M_PI / 180.0);
+  return 1.0 / (s * s);
+}
+
+/* Starting heading concentration of trace [a,b) before any road is chosen:
+ * estimate_kappa of the angles between the course of up to 1000 evenly
+ * spread moving fixes and the best aligned of their 4 nearest roads within
+ * radius (either way along them): a little sharp, as the best of four,
+ * which the estimate from the first pass's roads corrects; NAN when too
+ * few fixes have a course. Saves the pass a broad start would need. */
+static double start_kappa(const dl_net *n, dl_net_query *q, const double *x, const double *y, const double *speed,
+                          const double *course, size_t a, size_t b, double radius, double *tmp, double *bias) {
+  *bias = 0;
+  if (!speed || !course) return NAN;
+  size_t len = b - a, step = len > 1000 ? (len + 999) / 1000 : 1, k = 0;
+  for (size_t i = a; i < b; i += step) {
+    if (!(speed[i] > HEAD_MPS) || !isfinite(course[i]) || !isfinite(x[i]) || !isfinite(y[i])) continue;
+    dl_net_nearest(n, q, x[i], y[i], 4, radius, DL_NETQ_PER_SEGMENT);
+    double best = INFINITY;
+    for (size_t h = 0; h < q->n; h++) {
+      double dh = wrap180(course[i] - q->hit[h].heading); /* either way along the road: (-90, 90] */
+      dh = dh > 90.0 ? dh - 180.0 : dh <= -90.0 ? dh + 180.0 : dh;
+      if (fabs(dh) < fabs(best)) best = dh;
+    }
+    if (q->n) tmp[k++] = best;
+  }
+  return estimate_kappa(tmp, k, bias);
+}
+
 /* sigma from the distance of up to 1000 evenly spread fixes to their nearest road */
 static double estimate_sigma(const dl_net *n, const dl_match_opts *o, dl_net_query *q, const double *x,
                              const double *y, size_t a, size_t b, double *tmp) {
@@ -1359,8 +1439,8 @@ static int standing(const double *speed, size_t i) { return speed && speed[i] < 
  * observation positions and weights of trace [a,b), for GPS error sigma
  * and AR(1) coefficient rho per second (both only shape the stands) */
 static void prepare(const dl_match_opts *o, double sigma, double rho, const double *t, const double *x,
-                    const double *y, const double *speed, size_t a, size_t b, uint8_t *kind, uint8_t *brk, double *hx,
-                    double *hy, double *hw) {
+                    const double *y, const double *speed, const double *course, int keep, size_t a, size_t b,
+                    uint8_t *kind, uint8_t *brk, double *hx, double *hy, double *hw) {
   for (size_t i = a; i < b; i++) {
     kind[i] = isfinite(t[i]) && isfinite(x[i]) && isfinite(y[i]) ? K_OBS : K_BAD;
     brk[i] = 0;
@@ -1400,7 +1480,11 @@ static void prepare(const dl_match_opts *o, double sigma, double rho, const doub
      * moving must not fold a drive into one observation */
     double d = kept != SIZE_MAX ? hypot(x[i] - x[kept], y[i] - y[kept]) : INFINITY;
     int stand = standing(speed, i) && kept != SIZE_MAX && standing(speed, kept) && d <= STAND_SIGMAS * sigma;
-    if (kept != SIZE_MAX && (stand || (d <= still && t[i] - t[kept] < STILL_MAX_S))) {
+    /* a moving fix whose course is sharp (keep) is evidence of the road
+     * even within still_m of the last one: a link between a main road
+     * and its side road shows in the course of only a fix or two */
+    int moving = keep && speed && course && speed[i] > HEAD_MPS && isfinite(course[i]);
+    if (kept != SIZE_MAX && (stand || (!moving && d <= still && t[i] - t[kept] < STILL_MAX_S))) {
       kind[i] = K_THIN;
       continue;
     }
@@ -1445,10 +1529,14 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
   size_t *brks = calloc(n_tr ? n_tr : 1, sizeof *brks);
   uint8_t *deg = calloc(n->n_nodes ? n->n_nodes : 1, 1);
   double *hx = malloc((N ? N : 1) * sizeof *hx), *hy = malloc((N ? N : 1) * sizeof *hy);
-  double *hw = malloc((N ? N : 1) * sizeof *hw);
+  double *hw = malloc((N ? N : 1) * sizeof *hw), *kap = malloc((n_tr ? n_tr : 1) * sizeof *kap);
+  double *hbi = calloc(n_tr ? n_tr : 1, sizeof *hbi);
+  uint8_t *kest = calloc(n_tr ? n_tr : 1, 1); /* the trace's course error was measured */
+  /* heading concentration above which moving fixes are all kept */
+  const double keep_kappa = 1.0 / ((COURSE_KEEP * M_PI / 180.0) * (COURSE_KEEP * M_PI / 180.0));
   chunk *ch = NULL;
   int rc = DL_OK;
-  if (!kind || !brk || !mis || !sig || !bet || !rho || !dtm || !brks || !deg || !hx || !hy || !hw) {
+  if (!kind || !brk || !mis || !sig || !bet || !rho || !dtm || !brks || !deg || !hx || !hy || !hw || !kap || !hbi || !kest) {
     rc = DL_ENOMEM;
     goto done;
   }
@@ -1477,7 +1565,11 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
       sig[r] = o->sigma > 0 ? o->sigma : estimate_sigma(n, o, &q, x, y, a, b, tmp);
       bet[r] = o->beta > 0 ? o->beta : fmax(3.0, 0.5 * sig[r]);
       rho[r] = o->rho > 0 ? o->rho : RHO_START;
-      prepare(o, sig[r], rho[r], t, x, y, speed, a, b, kind, brk, hx, hy, hw);
+      double kc = o->heading_kappa > 0 ? start_kappa(n, &q, x, y, speed, course, a, b, fmax(3.0 * sig[r], 30.0), tmp,
+                                                     &hbi[r])
+                                        : NAN;
+      kap[r] = isfinite(kc) ? kc : o->heading_kappa, kest[r] = isfinite(kc);
+      prepare(o, sig[r], rho[r], t, x, y, speed, course, kap[r] >= keep_kappa, a, b, kind, brk, hx, hy, hw);
       dtm[r] = median_step(t, a, b, tmp);
     }
     if (!ok) {
@@ -1525,9 +1617,9 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
    * traces where either moved by more than a fifth */
   uint8_t *redo = calloc(n_tr ? n_tr : 1, 1);
   size_t *rbrk = calloc(n_tr ? n_tr : 1, sizeof *rbrk);
-  double *emd = malloc((N ? N : 1) * sizeof *emd);
-  if (!redo || !rbrk || !emd) {
-    free(redo), free(rbrk), free(emd);
+  double *emd = malloc((N ? N : 1) * sizeof *emd), *hed = malloc((N ? N : 1) * sizeof *hed);
+  if (!redo || !rbrk || !emd || !hed) {
+    free(redo), free(rbrk), free(emd), free(hed);
     rc = DL_ENOMEM;
     goto done;
   }
@@ -1536,7 +1628,7 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
       if (pass == 0 || redo[r]) {
         rbrk[r] = 0;
         for (size_t i = tr_start[r]; i < tr_start[r + 1]; i++) {
-          mis[i] = emd[i] = NAN;
+          mis[i] = emd[i] = hed[i] = NAN;
           out->seg[i] = DL_NET_NONE;
           out->offset[i] = out->mx[i] = out->my[i] = out->mlat[i] = out->mlon[i] = out->dist[i] = NAN;
           out->status[i] = kind[i] == K_OUT ? DL_MATCH_OUTLIER : DL_MATCH_UNMATCHED;
@@ -1552,9 +1644,11 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
         if (!ok || (pass > 0 && !redo[r])) continue;
         double r1 = pow(rho[r], dtm[r]);
         model m = {n,    o, sig[r], bet[r], fmax(3.0 * sig[r], 30.0), rho[r], (1 - r1) / (1 + r1),
-                   t, x, y, speed, course, hx, hy, hw, kind, deg};
+                   t, x, y, speed, course, hx, hy, hw, kind, deg, 0, 0, 0};
+        heading_model(kap[r], &m);
+        m.hb = hbi[r];
         size_t nb = 0;
-        if (match_chunk(&m, &w, &ch[c], out, &nb, mis, emd)) ok = 0;
+        if (match_chunk(&m, &w, &ch[c], out, &nb, mis, emd, hed)) ok = 0;
 #pragma omp atomic
         rbrk[r] += nb;
       }
@@ -1564,7 +1658,7 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
       }
       work_free(&w);
     }
-    if (rc || pass == 2 || (o->beta > 0 && o->sigma > 0 && o->rho > 0)) break;
+    if (rc || pass == 2 || (o->beta > 0 && o->sigma > 0 && o->rho > 0 && !(course && o->heading_kappa > 0))) break;
     int any = 0;
     for (size_t r = 0; r < n_tr; r++) {
       redo[r] = 0;
@@ -1580,7 +1674,13 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
       for (size_t i = a; i < b; i++)
         if (isfinite(emd[i])) v[k2++] = emd[i];
       double sg = 1.4826 * median_inplace(v, k2);
+      size_t k3 = 0;
+      for (size_t i = a; i < b; i++)
+        if (isfinite(hed[i])) v[k3++] = hed[i];
+      double hb = 0, kc = o->heading_kappa > 0 ? estimate_kappa(v, k3, &hb) : NAN;
       free(v);
+      if (isfinite(kc) && (fabs(log(kc / kap[r])) > 0.2 || fabs(hb - hbi[r]) > 0.5))
+        kap[r] = kc, hbi[r] = hb, kest[r] = 1, redo[r] = 1;
       if (o->sigma <= 0 && k2 >= 20 && isfinite(sg)) {
         sg = sg < 4 ? 4 : sg > 25 ? 25 : sg;
         if (fabs(sg / sig[r] - 1) > 0.2) sig[r] = sg, redo[r] = 1;
@@ -1594,12 +1694,12 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
         if (fabs(be / bet[r] - 1) > 0.2) bet[r] = be, redo[r] = 1;
       }
       /* the stands, thinned with the first (nearest-road) sigma, again with the new estimates */
-      if (redo[r]) prepare(o, sig[r], rho[r], t, x, y, speed, a, b, kind, brk, hx, hy, hw);
+      if (redo[r]) prepare(o, sig[r], rho[r], t, x, y, speed, course, kap[r] >= keep_kappa, a, b, kind, brk, hx, hy, hw);
       any |= redo[r];
     }
     if (!any) break;
   }
-  free(emd);
+  free(emd), free(hed);
   for (size_t r = 0; r < n_tr; r++) brks[r] += rbrk[r];
   free(redo), free(rbrk);
   if (rc) goto done;
@@ -1610,6 +1710,7 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
       memset(S, 0, sizeof *S);
       size_t a = tr_start[r], b = tr_start[r + 1], k = 0;
       S->points = b - a, S->breaks = brks[r], S->sigma = sig[r], S->beta = bet[r], S->rho = rho[r];
+      S->course_sigma = kest[r] ? 180.0 / M_PI / sqrt(kap[r]) : NAN, S->course_bias = kest[r] ? hbi[r] : NAN;
       for (size_t i = a; i < b; i++) {
         switch (out->status[i]) {
           case DL_MATCH_MATCHED: S->matched++, mis[k++] = out->dist[i]; break;
@@ -1622,7 +1723,7 @@ int dl_match(const dl_net *n, const dl_match_opts *o, size_t n_tr, const size_t 
     }
 done:
   free(kind), free(brk), free(mis), free(sig), free(bet), free(rho), free(dtm), free(brks), free(ch), free(deg);
-  free(hx), free(hy), free(hw);
+  free(hx), free(hy), free(hw), free(kap), free(hbi), free(kest);
   if (rc == DL_ENOMEM) return dl_errf(e, DL_ENOMEM, "match: out of memory");
   return rc;
 }

@@ -29,7 +29,9 @@ static const char *const HELP =
     "  offset_m: metres from the segment's first vertex; status: matched,\n"
     "  interpolated (an outlier or a fix with no road within 200 m, placed on the\n"
     "  route by time), outlier (not inside a matched stretch), unmatched.\n"
-    "A summary per trace goes to stderr: points, matched, breaks, median distance.\n\n"
+    "A summary per trace goes to stderr: points, matched, breaks, median distance,\n"
+    "the GPS error estimated, and with the receiver's course (NMEA RMC) the\n"
+    "course error and bias measured against the roads (the heading term's width).\n\n"
     "options:\n"
     "  --network NET      compiled network (dustload network import)\n"
     "  -o, --output FILE  CSV to write (atomically)\n"
@@ -239,13 +241,16 @@ int dl_cmd_match(int argc, char **argv) {
   if ((rc = dl_match(&n, &mo, 1, tr, f.t, x, y, f.speed, f.course, &mo_out, &sum, &e))) goto out_st;
   double t2 = dl_cli_now();
   if ((rc = write_csv(outp, force, &f, &mo_out, &e))) goto out_st;
+  char cs[64] = "";
+  if (isfinite(sum.course_sigma))
+    snprintf(cs, sizeof cs, ", course error %.1f deg (bias %+.1f deg)", sum.course_sigma, sum.course_bias);
   if (!quiet)
     fprintf(stderr,
             "dustload match: %s: %zu points, %zu matched, %zu interpolated, %zu outliers, %zu unmatched; "
-            "%zu breaks; median distance %.2f m; sigma %.1f m, beta %.1f m, error correlation %.2f; %llu lines rejected by the reader\n"
+            "%zu breaks; median distance %.2f m; sigma %.1f m, beta %.1f m, error correlation %.2f%s; %llu lines rejected by the reader\n"
             "dustload match: wrote %s (%.3f s, matching %.3f s)\n",
             gps, sum.points, sum.matched, sum.interpolated, sum.outliers, sum.unmatched, sum.breaks,
-            sum.median_dist, sum.sigma, sum.beta, sum.rho, (unsigned long long)dl_rejects_total(&rej), outp, dl_cli_now() - t0,
+            sum.median_dist, sum.sigma, sum.beta, sum.rho, cs, (unsigned long long)dl_rejects_total(&rej), outp, dl_cli_now() - t0,
             t2 - t1);
 out_st:
   free(st);
