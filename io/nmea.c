@@ -232,6 +232,9 @@ typedef struct state {
   uint64_t t1_pre[2];    /* "$ttRMC," and "$ttGGA," last seen (8 bytes, top 0;
                           * UINT64_MAX: none) */
   uint8_t t1_px[2];      /* the XOR of their bytes after the '$' */
+  /* the AVX2 tier's vector constants (t1_kword): read from memory as
+   * operands, where the compiler would otherwise rebuild them per line */
+  _Alignas(32) uint64_t t1_kv[7][4];
   /* the AVX2 tier's last time and coordinate digits as gathered into
    * slots, with their fraction digits and hemispheres, and the values made
    * from them */
@@ -1333,13 +1336,25 @@ T1_AVX2_FN static inline const t1_layout *t1_layout_of(state *st, int rmc, uint6
   return L->bad ? NULL : L;
 }
 
+enum { T1_K_COMMA, T1_K_DOT, T1_K_ZERO, T1_K_NINE, T1_K_10, T1_K_100, T1_K_10000 };
+/* The 64-bit words the constants repeat: each byte ',', '.', '0' or 9;
+ * the digit pairs' and quads' weights; 10000. */
+static const uint64_t t1_kword[7] = {0x2C2C2C2C2C2C2C2CULL, 0x2E2E2E2E2E2E2E2EULL,
+                                     0x3030303030303030ULL, 0x0909090909090909ULL,
+                                     0x010A010A010A010AULL, 0x0001006400010064ULL, 10000};
+
+/* Vector constant i (T1_K_*) from the state. */
+T1_AVX2_FN __attribute__((always_inline)) static inline __m256i t1_k(const state *st, int i) {
+  return _mm256_load_si256((const __m256i *)(const void *)st->t1_kv[i]);
+}
+
 /* Four slots of gathered digits (0..9 each, right-aligned, zeros before)
  * to their values: pairs (x10 + y), quads (x100 + y), halves (x10000 + y). */
-T1_AVX2_FN __attribute__((always_inline)) static inline __m256i t1_conv(__m256i g) {
-  __m256i q4 = _mm256_madd_epi16(_mm256_maddubs_epi16(g, _mm256_set1_epi16(0x010A)),
-                                 _mm256_set1_epi32(0x00010064));
-  return _mm256_add_epi64(_mm256_mul_epu32(q4, _mm256_set1_epi64x(10000)), _mm256_srli_epi64(q4, 32));
+T1_AVX2_FN __attribute__((always_inline)) static inline __m256i t1_conv(const state *st, __m256i g) {
+  __m256i q4 = _mm256_madd_epi16(_mm256_maddubs_epi16(g, t1_k(st, T1_K_10)), t1_k(st, T1_K_100));
+  return _mm256_add_epi64(_mm256_mul_epu32(q4, t1_k(st, T1_K_10000)), _mm256_srli_epi64(q4, 32));
 }
+
 
 /* Reads the fields into the epoch from the gathered digits of slots 0-3
  * (g0: time) and 4-7 (g1: coordinates), and val[8..11], the values of
@@ -1357,7 +1372,7 @@ t1_finish(state *st, const t1_layout *L, int rmc, const char *b, unsigned j, uin
   if (L->k[0] == st->t1_tk && _mm256_movemask_epi8(_mm256_cmpeq_epi64(g0, tv)) == -1) {
     tod = st->t1_tod;
   } else {
-    __m256i vs0 = t1_conv(g0);
+    __m256i vs0 = t1_conv(st, g0);
     _mm256_storeu_si256((__m256i *)(void *)val, vs0);
     /* hh <= 23, mm <= 59, ss <= 60 (slots < 10^8: signed compares) */
     if (_mm256_movemask_epi8(_mm256_cmpgt_epi64(vs0, _mm256_setr_epi64x(23, 59, 60, INT64_MAX))))
@@ -1380,7 +1395,7 @@ t1_finish(state *st, const t1_layout *L, int rmc, const char *b, unsigned j, uin
   } else {
     if ((hl != 'N' && hl != 'S') || (ho != 'E' && ho != 'W')) return NULL;
     __m128d neg = _mm_castsi128_pd(_mm_set_epi64x(ho == 'W' ? INT64_MIN : 0, hl == 'S' ? INT64_MIN : 0));
-    __m128d ll = t1_deg2(t1_conv(g1), L->k[1], L->k[2], neg);
+    __m128d ll = t1_deg2(t1_conv(st, g1), L->k[1], L->k[2], neg);
     lat = _mm_cvtsd_f64(ll);
     lon = _mm_cvtsd_f64(_mm_unpackhi_pd(ll, ll));
     _mm256_storeu_si256((__m256i *)(void *)st->t1_cv, g1);
@@ -1444,8 +1459,7 @@ line_t1_of(state *st, const char *p, uint64_t w, int rmc, uint64_t *lineno) {
   const char *next = t1_end(b, j, (uint64_t)_mm_cvtsi128_si64(a2), st->t1_px[rmc]);
   if (!next) return NULL;
   /* field bitmaps, cut at the '*' */
-  const __m256i cc = _mm256_set1_epi8(','), cp = _mm256_set1_epi8('.');
-  const __m256i c0 = _mm256_set1_epi8('0');
+  const __m256i cc = t1_k(st, T1_K_COMMA), cp = t1_k(st, T1_K_DOT), c0 = t1_k(st, T1_K_ZERO);
   __m256i d0 = _mm256_sub_epi8(v0, c0), d1 = _mm256_sub_epi8(v1, c0);
   uint64_t cut = (1ULL << j) - 1;
   uint64_t comma = ((uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, cc)) |
@@ -1469,10 +1483,10 @@ line_t1_of(state *st, const char *p, uint64_t w, int rmc, uint64_t *lineno) {
     g[k] = _mm256_shuffle_epi8(s[l0], _mm256_loadu_si256((const __m256i *)(const void *)L->ctl[k][l0]));
     for (int l = l0 + 1; l < l1; l++)
       g[k] = _mm256_or_si256(g[k], _mm256_shuffle_epi8(s[l], _mm256_loadu_si256((const __m256i *)(const void *)L->ctl[k][l])));
-    over = _mm256_or_si256(over, _mm256_subs_epu8(g[k], _mm256_set1_epi8(9)));
+    over = _mm256_or_si256(over, _mm256_subs_epu8(g[k], t1_k(st, T1_K_NINE)));
   }
   if (!_mm256_testz_si256(over, over)) return NULL;
-  _mm256_storeu_si256((__m256i *)(void *)(val + 8), t1_conv(g[2]));
+  _mm256_storeu_si256((__m256i *)(void *)(val + 8), t1_conv(st, g[2]));
   return t1_finish(st, L, rmc, b, j, val, g[0], g[1], next, lineno);
 }
 
@@ -1580,6 +1594,8 @@ int dl_read_nmea_impl(const char *path, const dl_gps_opts *o, dl_fixes *out,
 #ifdef HAVE_AVX2
   t1_layout lay[2 * T1_WAYS];
   for (int i = 0; i < 2 * T1_WAYS; i++) lay[i].comma = UINT64_MAX; /* matches no line: bit 63 is cut */
+  for (int i = 0; i < 7; i++)
+    for (int l = 0; l < 4; l++) st.t1_kv[i][l] = t1_kword[i];
   st.lay = lay;
 #endif
   /* room for the fixes up front (a fix takes 140 bytes or more of a
