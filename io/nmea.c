@@ -232,6 +232,8 @@ typedef struct state {
   uint64_t t1_pre[2];    /* "$ttRMC," and "$ttGGA," last seen (8 bytes, top 0;
                           * UINT64_MAX: none) */
   uint8_t t1_px[2];      /* the XOR of their bytes after the '$' */
+  uintptr_t t1_lim;      /* lines_avx2 reads lines at p <= t1_lim with line_t1
+                          * (80 bytes before the run's end; 0 after oom) */
   /* the AVX2 tier's vector constants (t1_kword): read from memory as
    * operands, where the compiler would otherwise rebuild them per line */
   _Alignas(32) uint64_t t1_kv[7][4];
@@ -277,6 +279,7 @@ static void epoch_flush(state *st) {
   dl_fixes *f = st->out;
   if (f->n == f->cap && dl_fixes_reserve(f, f->n ? f->n * 2 : 4096) != DL_OK) {
     st->oom = 1;
+    st->t1_lim = 0; /* stops the AVX2 tier's inner loop */
     return;
   }
   size_t i = f->n++;
@@ -1288,11 +1291,10 @@ static const uint16_t t1_hex[256] = {T1_D100(T1_HX, 0) T1_D100(T1_HX, 100) T1_D1
     T1_HX(250) T1_HX(251) T1_HX(252) T1_HX(253) T1_HX(254) T1_HX(255)};
 
 /* The '*' at b + j ends a plain line: "*hh" then CR LF or LF; the byte
- * after the line or NULL. a: XOR of the bytes from '$' (excluded) to '*',
- * but for the low byte's x. */
-static inline const char *t1_end(const char *b, unsigned j, uint64_t a, unsigned x) {
+ * after the line or NULL. a: low byte the XOR of the bytes from '$'
+ * (excluded) to '*', but for x. */
+static inline const char *t1_end(const char *b, unsigned j, unsigned a, unsigned x) {
   const char *star = b + j;
-  a = xor_fold8(a);
   /* "*hh" expected, upper-case hex (line_fast reads the rest); the 5
    * bytes from the '*' compared at the top of a word */
   uint64_t want = (uint64_t)t1_hex[(a ^ x) & 0xFF] << 32 | (uint64_t)'*' << 24;
@@ -1451,12 +1453,17 @@ line_t1_of(state *st, const char *p, uint64_t w, int rmc, uint64_t *lineno) {
   if (!stop) return NULL;
   unsigned j = (unsigned)__builtin_ctzll(stop); /* the '*', if this line is plain */
   /* checksum: body bytes before the '*', then "ttXXX," */
-  __m256i k0 = _mm256_loadu_si256((const __m256i *)(const void *)(keep_tab64 + 64 - j));
-  __m256i k1 = _mm256_loadu_si256((const __m256i *)(const void *)(keep_tab64 + 96 - j));
+  const unsigned char *kt = keep_tab64 + 64 - j;
+  __m256i k0 = _mm256_loadu_si256((const __m256i *)(const void *)kt);
+  __m256i k1 = _mm256_loadu_si256((const __m256i *)(const void *)(kt + 32));
   __m256i x = _mm256_xor_si256(_mm256_and_si256(v0, k0), _mm256_and_si256(v1, k1));
+  /* folded to one byte in the vector unit (as xor_fold8 does) */
   __m128i a2 = _mm_xor_si128(_mm256_castsi256_si128(x), _mm256_extracti128_si256(x, 1));
   a2 = _mm_xor_si128(a2, _mm_srli_si128(a2, 8));
-  const char *next = t1_end(b, j, (uint64_t)_mm_cvtsi128_si64(a2), st->t1_px[rmc]);
+  a2 = _mm_xor_si128(a2, _mm_srli_epi64(a2, 32));
+  a2 = _mm_xor_si128(a2, _mm_srli_epi64(a2, 16));
+  a2 = _mm_xor_si128(a2, _mm_srli_epi64(a2, 8));
+  const char *next = t1_end(b, j, (unsigned)_mm_cvtsi128_si32(a2), st->t1_px[rmc]);
   if (!next) return NULL;
   /* field bitmaps, cut at the '*' */
   const __m256i cc = t1_k(st, T1_K_COMMA), cp = t1_k(st, T1_K_DOT), c0 = t1_k(st, T1_K_ZERO);
@@ -1502,11 +1509,14 @@ T1_AVX2_FN __attribute__((always_inline)) static inline const char *line_t1(stat
 /* lines_swar with the AVX2 scan, and RMC/GGA lines through line_t1 first. */
 T1_AVX2_FN static void lines_avx2(state *st, const char *p, const char *end, uint64_t *lineno) {
   uint64_t ln = *lineno; /* in a register while line_t1 reads */
-  while (p < end && !st->oom) {
+  st->t1_lim = end - p >= 80 ? (uintptr_t)end - 80 : 0;
+  while (p < end) {
     const char *q;
-    if (end - p >= 80 && (q = line_t1(st, p, &ln))) { /* '$' checked there */
+    /* one test a line: t1_lim is 0 once out of memory */
+    if ((uintptr_t)p <= st->t1_lim && (q = line_t1(st, p, &ln))) { /* '$' checked there */
       p = q;
     } else {
+      if (st->oom) break;
       *lineno = ln;
       p = line_fast(st, p, end, lineno, SCAN_AVX2);
       ln = *lineno;
