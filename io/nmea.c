@@ -241,7 +241,7 @@ typedef struct state {
    * slots, with their fraction digits and hemispheres, and the values made
    * from them */
   uint64_t t1_tv[4], t1_cv[4];
-  uint32_t t1_tk, t1_ck;
+  uint64_t t1_key; /* k[0..2] of the layout, the hemispheres; UINT64_MAX none */
   int64_t t1_tod;
   double t1_lat, t1_lon;
 } state;
@@ -1362,46 +1362,43 @@ T1_AVX2_FN __attribute__((always_inline)) static inline __m256i t1_conv(const st
  * (g0: time) and 4-7 (g1: coordinates), and val[8..11], the values of
  * slots 8-11 (val[0..7] is room for the others); next is the byte after
  * the line, returned unless some value is out of range (then NULL, and
- * nothing read into the epoch; the memos of the last time and coordinates
- * may have been updated, which is harmless). */
+ * nothing read into the epoch or the memo of the last time and
+ * coordinates). */
 T1_AVX2_FN __attribute__((always_inline)) static inline const char *
 t1_finish(state *st, const t1_layout *L, int rmc, const char *b, unsigned j, uint64_t *val,
           __m256i g0, __m256i g1, const char *next, uint64_t *lineno) {
   /* time and position: an epoch's GGA repeats its RMC's digits, reuse
-   * the values made from them */
+   * the values made from them (one test for both) */
   int64_t tod;
+  double lat, lon;
+  uint32_t k3; /* fraction digits of time, latitude, longitude: k[0..2] */
+  memcpy(&k3, L->k, 4);
+  unsigned char hl = (unsigned char)b[L->plat], ho = (unsigned char)b[L->plon];
+  uint64_t key = (k3 & 0xFFFFFFu) | (uint64_t)hl << 24 | (uint64_t)ho << 32;
   __m256i tv = _mm256_loadu_si256((const __m256i *)(const void *)st->t1_tv);
-  if (L->k[0] == st->t1_tk && _mm256_movemask_epi8(_mm256_cmpeq_epi64(g0, tv)) == -1) {
+  __m256i cv = _mm256_loadu_si256((const __m256i *)(const void *)st->t1_cv);
+  __m256i diff = _mm256_or_si256(_mm256_xor_si256(g0, tv), _mm256_xor_si256(g1, cv));
+  if (key == st->t1_key && _mm256_testz_si256(diff, diff)) {
     tod = st->t1_tod;
+    lat = st->t1_lat;
+    lon = st->t1_lon;
   } else {
     __m256i vs0 = t1_conv(st, g0);
     _mm256_storeu_si256((__m256i *)(void *)val, vs0);
     /* hh <= 23, mm <= 59, ss <= 60 (slots < 10^8: signed compares) */
     if (_mm256_movemask_epi8(_mm256_cmpgt_epi64(vs0, _mm256_setr_epi64x(23, 59, 60, INT64_MAX))))
       return NULL;
+    if ((hl != 'N' && hl != 'S') || (ho != 'E' && ho != 'W')) return NULL;
     uint64_t hh = val[0], mm = val[1], ss = val[2];
     tod = (int64_t)(hh * 3600 + mm * 60 + ss) * NS_PER_S + (int64_t)val[3] * ns_scale[L->k[0]];
-    _mm256_storeu_si256((__m256i *)(void *)st->t1_tv, g0);
-    st->t1_tk = L->k[0];
-    st->t1_tod = tod;
-  }
-  char hl = b[L->plat], ho = b[L->plon];
-  uint16_t k12; /* k[1], k[2] */
-  memcpy(&k12, &L->k[1], 2);
-  uint32_t ck = k12 | (uint32_t)(unsigned char)hl << 16 | (uint32_t)(unsigned char)ho << 24;
-  double lat, lon;
-  __m256i cv = _mm256_loadu_si256((const __m256i *)(const void *)st->t1_cv);
-  if (ck == st->t1_ck && _mm256_movemask_epi8(_mm256_cmpeq_epi64(g1, cv)) == -1) {
-    lat = st->t1_lat;
-    lon = st->t1_lon;
-  } else {
-    if ((hl != 'N' && hl != 'S') || (ho != 'E' && ho != 'W')) return NULL;
     __m128d neg = _mm_castsi128_pd(_mm_set_epi64x(ho == 'W' ? INT64_MIN : 0, hl == 'S' ? INT64_MIN : 0));
     __m128d ll = t1_deg2(t1_conv(st, g1), L->k[1], L->k[2], neg);
     lat = _mm_cvtsd_f64(ll);
     lon = _mm_cvtsd_f64(_mm_unpackhi_pd(ll, ll));
+    _mm256_storeu_si256((__m256i *)(void *)st->t1_tv, g0);
     _mm256_storeu_si256((__m256i *)(void *)st->t1_cv, g1);
-    st->t1_ck = ck;
+    st->t1_key = key;
+    st->t1_tod = tod;
     st->t1_lat = lat;
     st->t1_lon = lon;
   }
@@ -1599,7 +1596,7 @@ int dl_read_nmea_impl(const char *path, const dl_gps_opts *o, dl_fixes *out,
   st.day = INT64_MIN;
   st.last_tod = -1;
   st.date_txt = UINT64_MAX;
-  st.t1_tk = st.t1_ck = UINT32_MAX; /* no slots seen yet */
+  st.t1_key = UINT64_MAX; /* no slots seen yet */
   st.t1_pre[0] = st.t1_pre[1] = UINT64_MAX;
 #ifdef HAVE_AVX2
   t1_layout lay[2 * T1_WAYS];
