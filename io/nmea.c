@@ -209,7 +209,8 @@ typedef struct t1_layout {
                      * empty slot reads 0: OR-ed in, it gives -1) */
   uint8_t ctl[3][4][32]; /* slot vector, source lane: pshufb control */
 } t1_layout;
-#define T1_WAYS 16 /* layouts kept per sentence type */
+#define T1_WAYS 64 /* layouts kept per sentence type: a generated log's six RMC
+                    * shapes collided often in 16 */
 
 typedef struct state {
   const dl_gps_opts *o;
@@ -1599,8 +1600,9 @@ int dl_read_nmea_impl(const char *path, const dl_gps_opts *o, dl_fixes *out,
   st.t1_key = UINT64_MAX; /* no slots seen yet */
   st.t1_pre[0] = st.t1_pre[1] = UINT64_MAX;
 #ifdef HAVE_AVX2
-  t1_layout lay[2 * T1_WAYS];
-  for (int i = 0; i < 2 * T1_WAYS; i++) lay[i].comma = UINT64_MAX; /* matches no line: bit 63 is cut */
+  /* on the heap: 2 * T1_WAYS layouts are 54 kB (without them, no AVX2 tier) */
+  t1_layout *lay = malloc(2 * T1_WAYS * sizeof *lay);
+  for (int i = 0; lay && i < 2 * T1_WAYS; i++) lay[i].comma = UINT64_MAX; /* matches no line: bit 63 is cut */
   for (int i = 0; i < 7; i++)
     for (int l = 0; l < 4; l++) st.t1_kv[i][l] = t1_kword[i];
   st.lay = lay;
@@ -1642,7 +1644,7 @@ int dl_read_nmea_impl(const char *path, const dl_gps_opts *o, dl_fixes *out,
     if (impl == DL_NMEA_BEST || impl == DL_NMEA_SSE2) run = lines_sse2;
 #endif
 #ifdef HAVE_AVX2
-    if (impl == DL_NMEA_BEST && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
+    if (impl == DL_NMEA_BEST && st.lay && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
         __builtin_cpu_supports("sse4.2"))
       run = lines_avx2;
 #endif
@@ -1663,6 +1665,7 @@ int dl_read_nmea_impl(const char *path, const dl_gps_opts *o, dl_fixes *out,
   rej->lines = lineno;
   rej->accepted = out->n - n0; /* epoch_flush is what appends rows */
   dl_lines_close(&lr);
+  free(st.lay);
   if (rc < 0) return rc;
   if (st.oom) return dl_errf(e, DL_ENOMEM, "%s: out of memory after %zu fixes", path, out->n);
   return DL_OK;
