@@ -1480,7 +1480,7 @@ line_t1_of(state *st, const char *p, uint64_t w, int rmc, uint64_t *lineno) {
   __m256i s[4] = {_mm256_permute2x128_si256(d0, d0, 0x00), _mm256_permute2x128_si256(d0, d0, 0x11),
                   _mm256_permute2x128_si256(d1, d1, 0x00), _mm256_permute2x128_si256(d1, d1, 0x11)};
   uint64_t val[12];
-  __m256i g[3], over = _mm256_setzero_si256();
+  __m256i g[3];
   for (int k = 0; k < 3; k++) {
     /* slots 0-3 (the time, at most 15 bytes) come from bytes 0-15, 4-7
      * (coordinates) from 0-47, 8-11 from 16-63 (see t1_build) */
@@ -1488,8 +1488,9 @@ line_t1_of(state *st, const char *p, uint64_t w, int rmc, uint64_t *lineno) {
     g[k] = _mm256_shuffle_epi8(s[l0], _mm256_loadu_si256((const __m256i *)(const void *)L->ctl[k][l0]));
     for (int l = l0 + 1; l < l1; l++)
       g[k] = _mm256_or_si256(g[k], _mm256_shuffle_epi8(s[l], _mm256_loadu_si256((const __m256i *)(const void *)L->ctl[k][l])));
-    over = _mm256_or_si256(over, _mm256_subs_epu8(g[k], t1_k(st, T1_K_NINE)));
   }
+  /* a byte above 9 in any slot: one test on their bytewise maximum */
+  __m256i over = _mm256_subs_epu8(_mm256_max_epu8(_mm256_max_epu8(g[0], g[1]), g[2]), t1_k(st, T1_K_NINE));
   if (!_mm256_testz_si256(over, over)) return NULL;
   _mm256_storeu_si256((__m256i *)(void *)(val + 8), t1_conv(st, g[2]));
   return t1_finish(st, L, rmc, b, j, val, g[0], g[1], next, lineno);
