@@ -331,6 +331,23 @@ static int set_pos(epoch *ep, double lat, double lon) {
  * Each returns 0 or a DL_REJ_* reason + 1 (so 0 stays "fine"). */
 #define REJ(r) ((r) + 1)
 
+/* The next field as a time of day: 0 with *tod set, else the REJ() code
+ * (syntax, or no time in an empty field). */
+static int next_tod(cur *c, int64_t *tod) {
+  const char *s, *e;
+  field(c, &s, &e);
+  int r = parse_tod(s, e, tod);
+  return r < 0 ? REJ(DL_REJ_SYNTAX) : r == 0 ? REJ(DL_REJ_NO_TIME) : 0;
+}
+
+/* The next four fields as latitude and longitude (NAN when empty); *rl and
+ * *ro as parse_coord; 0 ok, else the REJ() code. */
+static int next_latlon(cur *c, double *lat, double *lon, int *rl, int *ro) {
+  *rl = parse_coord(c, lat, 1);
+  *ro = parse_coord(c, lon, 0);
+  return *rl < 0 || *ro < 0 ? REJ(DL_REJ_SYNTAX) : 0;
+}
+
 /* Applies a validated RMC to the epoch (shared by the general and fast
  * parsers so that both change the state the same way). */
 static inline void rmc_apply(state *st, uint64_t line, int64_t tod, int64_t day, char status,
@@ -357,16 +374,13 @@ static int do_rmc(state *st, cur *c, uint64_t line) {
   const char *s, *e;
   /* validate the whole sentence before touching the epoch */
   cur c2 = *c;
-  field(&c2, &s, &e);
-  int r = parse_tod(s, e, &tod);
-  if (r < 0) return REJ(DL_REJ_SYNTAX);
-  if (r == 0) return REJ(DL_REJ_NO_TIME);
+  int r = next_tod(&c2, &tod);
+  if (r) return r;
   const char *st_s, *st_e;
   field(&c2, &st_s, &st_e);
   double lat = NAN, lon = NAN, spd = NAN, crs = NAN;
-  int rl = parse_coord(&c2, &lat, 1);
-  int ro = parse_coord(&c2, &lon, 0);
-  if (rl < 0 || ro < 0) return REJ(DL_REJ_SYNTAX);
+  int rl, ro;
+  if ((r = next_latlon(&c2, &lat, &lon, &rl, &ro))) return r;
   field(&c2, &s, &e);
   if (parse_num(s, e, &spd) < 0) return REJ(DL_REJ_SYNTAX);
   field(&c2, &s, &e);
@@ -414,14 +428,11 @@ static int do_gga(state *st, cur *c, uint64_t line) {
   int64_t tod;
   const char *s, *e;
   cur c2 = *c;
-  field(&c2, &s, &e);
-  int r = parse_tod(s, e, &tod);
-  if (r < 0) return REJ(DL_REJ_SYNTAX);
-  if (r == 0) return REJ(DL_REJ_NO_TIME);
+  int r = next_tod(&c2, &tod);
+  if (r) return r;
   double lat = NAN, lon = NAN, hdop = NAN;
-  int rl = parse_coord(&c2, &lat, 1);
-  int ro = parse_coord(&c2, &lon, 0);
-  if (rl < 0 || ro < 0) return REJ(DL_REJ_SYNTAX);
+  int rl, ro;
+  if ((r = next_latlon(&c2, &lat, &lon, &rl, &ro))) return r;
   int q = -1, ns = -1;
   field(&c2, &s, &e);
   if (parse_int(s, e, &q) < 0) return REJ(DL_REJ_SYNTAX);
@@ -438,14 +449,11 @@ static int do_gns(state *st, cur *c, uint64_t line) {
   int64_t tod;
   const char *s, *e;
   cur c2 = *c;
-  field(&c2, &s, &e);
-  int r = parse_tod(s, e, &tod);
-  if (r < 0) return REJ(DL_REJ_SYNTAX);
-  if (r == 0) return REJ(DL_REJ_NO_TIME);
+  int r = next_tod(&c2, &tod);
+  if (r) return r;
   double lat = NAN, lon = NAN, hdop = NAN;
-  int rl = parse_coord(&c2, &lat, 1);
-  int ro = parse_coord(&c2, &lon, 0);
-  if (rl < 0 || ro < 0) return REJ(DL_REJ_SYNTAX);
+  int rl, ro;
+  if ((r = next_latlon(&c2, &lat, &lon, &rl, &ro))) return r;
   const char *ms, *me;
   field(&c2, &ms, &me);
   int ns = -1;
@@ -486,13 +494,9 @@ static int do_gll(state *st, cur *c, uint64_t line) {
   const char *s, *e;
   cur c2 = *c;
   double lat = NAN, lon = NAN;
-  int rl = parse_coord(&c2, &lat, 1);
-  int ro = parse_coord(&c2, &lon, 0);
-  if (rl < 0 || ro < 0) return REJ(DL_REJ_SYNTAX);
-  field(&c2, &s, &e);
-  int r = parse_tod(s, e, &tod);
-  if (r < 0) return REJ(DL_REJ_SYNTAX);
-  if (r == 0) return REJ(DL_REJ_NO_TIME); /* NMEA 1.x GLL: position only */
+  int rl, ro, r;
+  if ((r = next_latlon(&c2, &lat, &lon, &rl, &ro))) return r;
+  if ((r = next_tod(&c2, &tod))) return r; /* no time: NMEA 1.x GLL, position only */
   const char *ss, *se;
   field(&c2, &ss, &se);
   char mode = 0;
@@ -513,10 +517,8 @@ static int do_zda(state *st, cur *c, uint64_t line) {
   int64_t tod;
   const char *s, *e;
   cur c2 = *c;
-  field(&c2, &s, &e);
-  int r = parse_tod(s, e, &tod);
-  if (r < 0) return REJ(DL_REJ_SYNTAX);
-  if (r == 0) return REJ(DL_REJ_NO_TIME);
+  int r = next_tod(&c2, &tod);
+  if (r) return r;
   int d = 0, m = 0, y = 0;
   int rd, rm, ry;
   field(&c2, &s, &e);
